@@ -1,0 +1,43 @@
+# Vigie — see README.md. Everything a fresh Debian/Ubuntu machine needs is
+# installed from here: system packages, the virtual environment, clips.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .make
+
+.PHONY: demo test lint unit bench sys venv clean
+
+$(STAMPS)/sys: scripts/install-system.sh
+	@mkdir -p $(STAMPS)
+	sh scripts/install-system.sh
+	@touch $@
+
+$(STAMPS)/venv: pyproject.toml
+	@mkdir -p $(STAMPS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+sys: $(STAMPS)/sys
+venv: $(STAMPS)/venv
+
+demo: sys venv
+	$(VENV)/bin/vigie demo
+
+lint: venv
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(PY) -m pytest -q tests/unit
+
+test: sys venv lint
+	$(PY) -m pytest -q -ra
+
+bench: sys venv
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(STAMPS) $(VENV) var .cache

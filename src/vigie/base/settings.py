@@ -1,0 +1,58 @@
+"""Typed, closed configuration. Unknown keys are refused; defaults live here.
+
+Settings come from environment variables prefixed ``VIGIE_`` (e.g.
+``VIGIE_DATA_DIR``). Placeholder secrets are refused outside demo mode.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-demo-only"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIGIE_", extra="forbid")
+
+    data_dir: Path = Field(Path("var"), description="Where the database, keys and media live.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means SQLite (WAL) in data_dir/vigie.db."
+    )
+    host: str = Field("127.0.0.1", description="Address the web server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port of the web server.")
+    media_host: str = Field("127.0.0.1", description="Address media processes listen on.")
+    media_base_port: int = Field(
+        8100, ge=1, le=65535, description="Media process i listens on media_base_port + i."
+    )
+    media_public_host: str = Field(
+        "", description="Host browsers use to reach media processes; empty = the page's host."
+    )
+    media_processes: int = Field(1, ge=1, le=256, description="Number of media processes.")
+    streams_per_process: int = Field(
+        64, ge=1, le=128, description="Upper bound of streams ingested by one media process."
+    )
+    secret_key: str = Field(
+        PLACEHOLDER_SECRET,
+        description="Signs sessions and live tickets; shared with media processes.",
+    )
+    ticket_ttl_s: int = Field(30, ge=5, le=600, description="Lifetime of a live ticket.")
+    demo: bool = Field(False, description="Demo mode: allows the placeholder secret.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @model_validator(mode="after")
+    def _no_placeholder_secret(self) -> Settings:
+        if not self.demo and (self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32):
+            raise ValueError(
+                "VIGIE_SECRET_KEY must be set to a random value of at least 32 characters "
+                "outside demo mode (e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`)."
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'vigie.db').resolve()}"

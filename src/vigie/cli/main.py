@@ -1,0 +1,52 @@
+"""``vigie`` command line. One module per command group, each exposing
+``register(subparsers)``; a command's handler returns the process exit code."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from vigie.base.errors import VigieError
+
+# Command modules, in help order. A new command group adds its module here.
+COMMANDS = [
+    "vigie.cli.db",
+    "vigie.cli.serve",
+    "vigie.cli.media",
+    "vigie.cli.sim",
+    "vigie.cli.demo",
+    "vigie.cli.finance",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vigie", description="Vigie — supervision urbaine")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except VigieError as exc:
+        print(f"vigie: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

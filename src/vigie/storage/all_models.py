@@ -1,0 +1,12 @@
+"""Imports every module that declares models, so that Alembic sees one metadata.
+
+A domain that adds tables adds its import here.
+"""
+
+from __future__ import annotations
+
+from vigie.storage import models
+
+metadata = models.Base.metadata
+
+__all__ = ["metadata"]
