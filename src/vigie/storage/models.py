@@ -73,6 +73,15 @@ class Camera(Base):
     site: Mapped[Site | None] = relationship()
 
 
+class AccountCommune(Base):
+    """The communes an account acts for (a mayor, a commune's operators, a pooled CSU)."""
+
+    __tablename__ = "account_communes"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee_code"), primary_key=True)
+
+
 class Account(Base):
     __tablename__ = "accounts"
 
@@ -83,3 +92,5 @@ class Account(Base):
     role: Mapped[str] = mapped_column(String(40))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    communes: Mapped[list[AccountCommune]] = relationship(cascade="all, delete-orphan")

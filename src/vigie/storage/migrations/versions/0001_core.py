@@ -2,7 +2,7 @@
 
 Revision ID: 0001_core
 Revises: 
-Create Date: 2026-11-26 17:28:32.000573
+Create Date: 2026-11-26 17:36:06.406613
 """
 
 from __future__ import annotations
@@ -40,6 +40,13 @@ def upgrade() -> None:
     sa.Column('lon', sa.Float(), nullable=False),
     sa.Column('lat', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('insee_code')
+    )
+    op.create_table('account_communes',
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('commune_insee', sa.String(length=5), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['commune_insee'], ['communes.insee_code'], ),
+    sa.PrimaryKeyConstraint('account_id', 'commune_insee')
     )
     op.create_table('sites',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -90,6 +97,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sites_commune_insee'))
 
     op.drop_table('sites')
+    op.drop_table('account_communes')
     op.drop_table('communes')
     op.drop_table('accounts')
     # ### end Alembic commands ###

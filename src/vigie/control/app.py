@@ -1,0 +1,109 @@
+"""The control plane: a FastAPI application (OpenAPI at /openapi.json, docs at
+/api/docs). It reads and writes the database, checks access, issues tickets
+and drives the media processes; it never touches video itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigie import __version__
+from vigie.base.settings import Settings
+from vigie.control import pages
+from vigie.control.access import AccessPolicy, RolePolicy
+from vigie.control.api import auth, core
+from vigie.control.errors import install_error_handlers
+from vigie.control.media_directory import MediaDirectory
+from vigie.storage.db import make_engine, make_sessionmaker
+from vigie.storage.models import Camera
+
+log = logging.getLogger(__name__)
+
+STATS_EVERY_S = 2.0
+PUSH_EVERY_S = 10.0
+
+# Routers of other domains register here (module path, attribute name).
+EXTRA_ROUTERS: list[tuple[str, str]] = []
+
+
+def static_dir() -> Path:
+    return Path(str(resources.files("vigie.control") / "web" / "static"))
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    media: MediaDirectory | None = None,
+    access_policy: AccessPolicy | None = None,
+    background: bool = True,
+) -> FastAPI:
+    if sessions is None:
+        sessions = make_sessionmaker(make_engine(settings.resolved_database_url))
+    directory = media or MediaDirectory(settings)
+
+    def _load_cameras() -> list[Camera]:
+        with sessions() as db:
+            return list(db.query(Camera))
+
+    async def sync_media() -> None:
+        cams = await asyncio.to_thread(_load_cameras)
+        await directory.push(cams)
+        await directory.refresh_stats()
+
+    async def _background() -> None:
+        last_push = -PUSH_EVERY_S
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if loop.time() - last_push >= PUSH_EVERY_S:
+                    last_push = loop.time()
+                    await sync_media()
+                else:
+                    await directory.refresh_stats()
+            except Exception:
+                log.exception("media synchronisation failed")
+            await asyncio.sleep(STATS_EVERY_S)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_background()) if background else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="Vigie",
+        version=__version__,
+        description="Centre de supervision urbaine métropolitain — API",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessions = sessions
+    app.state.media = directory
+    app.state.access_policy = access_policy or RolePolicy()
+    sync: Callable[[], Awaitable[None]] = sync_media
+    app.state.sync_media = sync
+    install_error_handlers(app)
+    app.include_router(auth.router)
+    app.include_router(core.router)
+    for module_name, attr in EXTRA_ROUTERS:
+        import importlib
+
+        app.include_router(getattr(importlib.import_module(module_name), attr))
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    return app

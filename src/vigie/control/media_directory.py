@@ -1,0 +1,118 @@
+"""Where each camera's streams are ingested, and the client of the media
+processes' internal API. The control plane is the only writer of the stream
+configuration; media processes only ever receive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from vigie.base.redact import join_credentials
+from vigie.base.settings import Settings
+from vigie.domain.tickets import internal_api_token, stream_key
+from vigie.storage.models import Camera
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaNode:
+    index: int
+    host: str
+    port: int
+
+    @property
+    def internal_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class MediaDirectory:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.nodes = [
+            MediaNode(i, settings.media_host, settings.media_base_port + i)
+            for i in range(settings.media_processes)
+        ]
+        self._headers = {"Authorization": f"Bearer {internal_api_token(settings.secret_key)}"}
+        self.last_stats: dict[str, dict[str, Any]] = {}
+        self.node_errors: dict[int, str] = {}
+
+    def node_for(self, camera_id: int) -> MediaNode:
+        return self.nodes[camera_id % len(self.nodes)]
+
+    def public_ws_url(self, node: MediaNode, page_host: str, path: str, scheme: str) -> str:
+        host = self.settings.media_public_host or page_host.split(":")[0]
+        return f"{scheme}://{host}:{node.port}{path}"
+
+    def stream_defs(self, cameras: list[Camera]) -> dict[int, list[dict[str, Any]]]:
+        per_node: dict[int, list[dict[str, Any]]] = {n.index: [] for n in self.nodes}
+        for cam in cameras:
+            if not cam.enabled:
+                continue
+            node = self.node_for(cam.id)
+            for kind, url in (("main", cam.main_url), ("sub", cam.sub_url)):
+                if url:
+                    per_node[node.index].append(
+                        {
+                            "camera_id": cam.id,
+                            "stream": kind,
+                            "url": join_credentials(url, cam.username, cam.password),
+                        }
+                    )
+        return per_node
+
+    async def push(self, cameras: list[Camera]) -> None:
+        """Send each media process the full list of its streams (idempotent)."""
+        per_node = self.stream_defs(cameras)
+        async with httpx.AsyncClient(timeout=3.0, headers=self._headers) as client:
+            await asyncio.gather(
+                *(self._push_one(client, n, per_node[n.index]) for n in self.nodes)
+            )
+
+    async def _push_one(self, client: httpx.AsyncClient, node: MediaNode, streams: list[dict[str, Any]]) -> None:
+        try:
+            r = await client.put(f"{node.internal_url}/internal/streams", json={"streams": streams})
+            r.raise_for_status()
+            self.node_errors.pop(node.index, None)
+        except httpx.HTTPError as exc:
+            self.node_errors[node.index] = str(exc) or type(exc).__name__
+            log.warning("media process %d: cannot push configuration: %s", node.index, exc)
+
+    async def refresh_stats(self) -> dict[str, dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=2.0, headers=self._headers) as client:
+            results = await asyncio.gather(
+                *(client.get(f"{n.internal_url}/internal/stats") for n in self.nodes),
+                return_exceptions=True,
+            )
+        merged: dict[str, dict[str, Any]] = {}
+        for node, res in zip(self.nodes, results, strict=True):
+            if isinstance(res, BaseException) or res.status_code != 200:
+                self.node_errors[node.index] = str(res) if isinstance(res, BaseException) else res.text
+                continue
+            self.node_errors.pop(node.index, None)
+            merged.update(res.json()["streams"])
+        self.last_stats = merged
+        return merged
+
+    def status_of(self, camera_id: int, kind: str) -> dict[str, Any] | None:
+        return self.last_stats.get(stream_key(camera_id, kind))
+
+    async def revoke(
+        self, *, jtis: list[str] | None = None, account_ids: list[int] | None = None,
+        camera_ids: list[int] | None = None,
+    ) -> int:
+        body = {"jtis": jtis or [], "account_ids": account_ids or [], "camera_ids": camera_ids or []}
+        closed = 0
+        async with httpx.AsyncClient(timeout=2.0, headers=self._headers) as client:
+            for node in self.nodes:
+                try:
+                    r = await client.post(f"{node.internal_url}/internal/revoke", json=body)
+                    closed += int(r.json().get("closed", 0))
+                except httpx.HTTPError as exc:
+                    log.warning("media process %d: revoke failed: %s", node.index, exc)
+        return closed

@@ -1,0 +1,198 @@
+"""Live fan-out: one ingest, any number of viewers, each with a bounded queue.
+
+Everything here runs on the media process's event loop. The ingest thread
+hands fragments over with ``call_soon_threadsafe``; a viewer that falls behind
+is cut back to the newest keyframe, so it never accumulates delay and never
+slows ingest or the other viewers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from vigie.media.fragmenter import Fragment, InitInfo
+
+MAX_VIEWER_LAG_S = 0.5  # queued content older than this: jump to the newest keyframe
+MAX_VIEWER_QUEUE_BYTES = 8 * 1024 * 1024
+MAX_GOP_CACHE_BYTES = 16 * 1024 * 1024
+LATENCY_SAMPLES = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """A text message for the viewer (init announcement, error, status)."""
+
+    payload: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class InitMessage:
+    init: InitInfo
+
+
+QueueItem = Fragment | Control | InitMessage
+Sender = Callable[[QueueItem], Awaitable[None]]
+
+
+class Viewer:
+    def __init__(self, *, jti: str, account_id: int, send: Sender) -> None:
+        self.jti = jti
+        self.account_id = account_id
+        self._send = send
+        self._queue: deque[QueueItem] = deque()
+        self._queued_bytes = 0
+        self._wakeup = asyncio.Event()
+        self._waiting_key = True
+        self.closed = False
+        self.sent_frames = 0
+        self.dropped_frames = 0
+        self.skips = 0
+        self.on_latency: Callable[[float], None] | None = None
+
+    def offer_control(self, item: Control | InitMessage) -> None:
+        self._queue.append(item)
+        if isinstance(item, InitMessage):
+            self._waiting_key = True
+        self._wakeup.set()
+
+    def offer(self, frag: Fragment) -> None:
+        if self.closed:
+            return
+        if self._waiting_key:
+            if not frag.is_key:
+                self.dropped_frames += 1
+                return
+            self._waiting_key = False
+        oldest = self._oldest_fragment()
+        if oldest is not None and (
+            frag.read_mono - oldest.read_mono > MAX_VIEWER_LAG_S
+            or self._queued_bytes > MAX_VIEWER_QUEUE_BYTES
+        ):
+            self._cut_to_keyframe()
+            if not frag.is_key:
+                self._waiting_key = True
+                self.dropped_frames += 1
+                return
+        self._queue.append(frag)
+        self._queued_bytes += len(frag.data)
+        self._wakeup.set()
+
+    def _oldest_fragment(self) -> Fragment | None:
+        for item in self._queue:
+            if isinstance(item, Fragment):
+                return item
+        return None
+
+    def _cut_to_keyframe(self) -> None:
+        kept: deque[QueueItem] = deque()
+        for item in self._queue:
+            if isinstance(item, Fragment):
+                self.dropped_frames += 1
+            else:
+                kept.append(item)
+        self._queue = kept
+        self._queued_bytes = 0
+        self.skips += 1
+
+    async def run(self) -> None:
+        """Send queued items until closed. Only this viewer waits on its socket."""
+        while not self.closed:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue and not self.closed:
+                item = self._queue.popleft()
+                if isinstance(item, Fragment):
+                    self._queued_bytes -= len(item.data)
+                await self._send(item)
+                if isinstance(item, Fragment):
+                    self.sent_frames += 1
+                    if self.on_latency is not None:
+                        self.on_latency(time.monotonic() - item.read_mono)
+
+    def close(self) -> None:
+        self.closed = True
+        self._wakeup.set()
+
+
+class LiveStream:
+    """The state of one stream on the loop: codec, init segment, GOP cache, viewers."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.codec: str | None = None
+        self.init: InitInfo | None = None
+        self.gop: list[Fragment] = []
+        self._gop_bytes = 0
+        self.viewers: set[Viewer] = set()
+        self.latencies_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+
+    def set_codec(self, codec: str) -> None:
+        self.codec = codec
+        if codec != "h264":
+            self.init = None
+            self.gop.clear()
+
+    def set_init(self, init: InitInfo) -> None:
+        self.init = init
+        self.gop.clear()
+        self._gop_bytes = 0
+        for v in self.viewers:
+            v.offer_control(InitMessage(init))
+
+    def publish(self, frag: Fragment) -> None:
+        if frag.is_key:
+            self.gop = [frag]
+            self._gop_bytes = len(frag.data)
+        elif self.gop and self._gop_bytes < MAX_GOP_CACHE_BYTES:
+            self.gop.append(frag)
+            self._gop_bytes += len(frag.data)
+        for v in self.viewers:
+            v.offer(frag)
+
+    def attach(self, viewer: Viewer) -> None:
+        """Start a viewer at once from the cached GOP (newest keyframe)."""
+        viewer.on_latency = self.latencies_s.append
+        if self.init is not None:
+            viewer.offer_control(InitMessage(self.init))
+            for frag in self.gop:
+                viewer.offer(frag)
+        self.viewers.add(viewer)
+
+    def detach(self, viewer: Viewer) -> None:
+        self.viewers.discard(viewer)
+
+
+class LiveHub:
+    """The ``StreamSink`` of the ingest threads, bridging them onto the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.streams: dict[str, LiveStream] = {}
+
+    def stream(self, key: str) -> LiveStream:
+        s = self.streams.get(key)
+        if s is None:
+            s = self.streams[key] = LiveStream(key)
+        return s
+
+    # --- StreamSink, called from ingest threads -------------------------------
+    # Streams are created on the loop before their worker starts; a worker that
+    # outlives its stream (being stopped) finds None and its output is dropped.
+    def on_init(self, key: str, init: InitInfo) -> None:
+        s = self.streams.get(key)
+        if s is not None:
+            self._loop.call_soon_threadsafe(s.set_init, init)
+
+    def on_fragment(self, key: str, fragment: Fragment) -> None:
+        s = self.streams.get(key)
+        if s is not None:
+            self._loop.call_soon_threadsafe(s.publish, fragment)
+
+    def on_codec(self, key: str, codec: str) -> None:
+        s = self.streams.get(key)
+        if s is not None:
+            self._loop.call_soon_threadsafe(s.set_codec, codec)

@@ -1,0 +1,371 @@
+"""The media process: ingest workers plus an aiohttp server for live WebSockets,
+snapshots and the internal API the control plane drives.
+
+It never imports the web or SQL layers of Vigie: the control plane pushes the
+streams to ingest (``PUT /internal/streams``) and signs the viewers' tickets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import os
+import resource
+import socket
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import av
+from aiohttp import WSMsgType, web
+
+from vigie.base.errors import Unauthenticated
+from vigie.base.i18n import t
+from vigie.domain import tickets
+from vigie.media.fragmenter import Fragment, InitInfo
+from vigie.media.ingest import StreamWorker
+from vigie.media.live import Control, InitMessage, LiveHub, QueueItem, Viewer
+from vigie.media.source import AvOpener, Opener
+
+log = logging.getLogger(__name__)
+
+LIVE_SNDBUF_BYTES = 128 * 1024
+WS_CLOSE_REVOKED = 4403
+WS_CLOSE_UNSUPPORTED = 4415
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDef:
+    key: str
+    camera_id: int
+    stream: str
+    url: str
+
+    @staticmethod
+    def parse(obj: dict[str, Any]) -> StreamDef:
+        camera_id = int(obj["camera_id"])
+        stream = str(obj["stream"])
+        if stream not in ("main", "sub"):
+            raise ValueError(f"stream must be main or sub, not {stream!r}")
+        return StreamDef(tickets.stream_key(camera_id, stream), camera_id, stream, str(obj["url"]))
+
+
+class MediaServer:
+    def __init__(
+        self,
+        *,
+        secret: str,
+        index: int = 0,
+        max_streams: int = 64,
+        opener: Opener | None = None,
+    ) -> None:
+        self.secret = secret
+        self.index = index
+        self.max_streams = max_streams
+        self.opener: Opener = opener or AvOpener()
+        self.defs: dict[str, StreamDef] = {}
+        self.workers: dict[str, StreamWorker] = {}
+        self.hub: LiveHub | None = None
+        self.viewers: dict[str, set[Viewer]] = {}
+        self._sockets: dict[Viewer, web.WebSocketResponse] = {}
+        self._used_jtis: dict[str, float] = {}
+        self._revoked_jtis: dict[str, float] = {}
+        self._revoked_accounts: dict[int, float] = {}
+        self._token = tickets.internal_api_token(secret)
+        self._started_mono = time.monotonic()
+        self.app = web.Application()
+        self.app.add_routes(
+            [
+                web.get("/healthz", self._healthz),
+                web.get("/live/{camera_id}/{stream}", self._live),
+                web.get("/snapshot/{camera_id}/{stream}", self._snapshot),
+                web.put("/internal/streams", self._put_streams),
+                web.get("/internal/stats", self._stats),
+                web.post("/internal/revoke", self._revoke),
+            ]
+        )
+        self.app.on_startup.append(self._on_startup)
+        self.app.on_shutdown.append(self._on_shutdown)
+
+    # --- lifecycle ------------------------------------------------------------
+    async def _on_startup(self, _app: web.Application) -> None:
+        self.hub = LiveHub(asyncio.get_running_loop())
+
+    async def _on_shutdown(self, _app: web.Application) -> None:
+        for w in self.workers.values():
+            w.stop()
+        for viewer, ws in list(self._sockets.items()):
+            viewer.close()
+            await ws.close()
+
+    def reconcile(self, wanted: list[StreamDef]) -> dict[str, list[str]]:
+        """Make the running workers match ``wanted``: start, stop, restart on URL change."""
+        assert self.hub is not None
+        by_key = {d.key: d for d in wanted}
+        stopped, started = [], []
+        for key in list(self.defs):
+            if key not in by_key or by_key[key] != self.defs[key]:
+                self.workers.pop(key).stop()
+                self.defs.pop(key)
+                stream = self.hub.streams.pop(key, None)
+                if stream is not None and key not in by_key:
+                    for v in list(stream.viewers):
+                        self._close_viewer(v, "live.unknown_stream", WS_CLOSE_REVOKED)
+                stopped.append(key)
+        for key, d in by_key.items():
+            if key in self.defs:
+                continue
+            stream = self.hub.stream(key)
+            for v in list(self.viewers.get(key, ())):
+                stream.attach(v)
+            worker = StreamWorker(key, d.url, opener=self.opener, sink=self.hub)
+            self.defs[key] = d
+            self.workers[key] = worker
+            worker.start()
+            started.append(key)
+        return {"started": started, "stopped": stopped}
+
+    # --- internal API ------------------------------------------------------------
+    def _require_internal(self, request: web.Request) -> None:
+        if request.headers.get("Authorization", "") != f"Bearer {self._token}":
+            raise web.HTTPUnauthorized(text="internal API: bad or missing token")
+
+    async def _put_streams(self, request: web.Request) -> web.Response:
+        self._require_internal(request)
+        body = await request.json()
+        try:
+            wanted = [StreamDef.parse(o) for o in body["streams"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            return web.json_response({"error": f"bad stream list: {exc}"}, status=422)
+        if len(wanted) > self.max_streams:
+            return web.json_response(
+                {"error": f"{len(wanted)} streams exceed this process's limit of {self.max_streams}"},
+                status=409,
+            )
+        result = self.reconcile(wanted)
+        return web.json_response({**result, "count": len(self.defs)})
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        self._require_internal(request)
+        return web.json_response(self.stats())
+
+    def stats(self) -> dict[str, Any]:
+        now = time.monotonic()
+        streams: dict[str, Any] = {}
+        assert self.hub is not None
+        for key, worker in self.workers.items():
+            snap = worker.stats.snapshot(now)
+            live = self.hub.streams.get(key)
+            lat = sorted(live.latencies_s) if live is not None else []
+            snap["viewers"] = len(live.viewers) if live is not None else 0
+            snap["latency_ms_p50"] = _pct_ms(lat, 0.50)
+            snap["latency_ms_p95"] = _pct_ms(lat, 0.95)
+            snap["dropped_frames"] = sum(v.dropped_frames for v in live.viewers) if live else 0
+            streams[key] = snap
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "process": {
+                "index": self.index,
+                "pid": os.getpid(),
+                "streams": len(self.workers),
+                "max_streams": self.max_streams,
+                "viewers": sum(len(s.viewers) for s in self.hub.streams.values()),
+                "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                "rss_mb": round(_rss_bytes() / 1e6, 1),
+                "uptime_s": round(now - self._started_mono, 1),
+            },
+            "streams": streams,
+        }
+
+    async def _revoke(self, request: web.Request) -> web.Response:
+        self._require_internal(request)
+        body = await request.json()
+        now = time.time()
+        jtis = {str(j) for j in body.get("jtis", [])}
+        accounts = {int(a) for a in body.get("account_ids", [])}
+        cameras = {int(c) for c in body.get("camera_ids", [])}
+        for j in jtis:
+            self._revoked_jtis[j] = now + 3600
+        for a in accounts:
+            self._revoked_accounts[a] = now
+        closed = 0
+        for viewer in list(self._sockets):
+            ticket: tickets.LiveTicket = getattr(viewer, "ticket")
+            if ticket.jti in jtis or ticket.account_id in accounts or ticket.camera_id in cameras:
+                self._close_viewer(viewer, "live.revoked", WS_CLOSE_REVOKED)
+                closed += 1
+        return web.json_response({"closed": closed})
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "streams": len(self.workers)})
+
+    # --- tickets -----------------------------------------------------------------
+    def _accept_ticket(self, request: web.Request, *, purposes: tuple[str, ...]) -> tickets.LiveTicket:
+        token = request.query.get("ticket", "")
+        now = time.time()
+        self._forget_expired(now)
+        try:
+            ticket = tickets.check(self.secret, token, now_s=now)
+        except Unauthenticated as exc:
+            raise web.HTTPUnauthorized(
+                text=json.dumps({"error": t("live.ticket_invalid"), "detail": exc.message}),
+                content_type="application/json",
+            ) from exc
+        path_cam = request.match_info["camera_id"]
+        path_stream = request.match_info["stream"]
+        refused = (
+            ticket.purpose not in purposes
+            or str(ticket.camera_id) != path_cam
+            or ticket.stream != path_stream
+            or ticket.jti in self._used_jtis
+            or ticket.jti in self._revoked_jtis
+            or ticket.iat <= self._revoked_accounts.get(ticket.account_id, float("-inf"))
+        )
+        if refused:
+            raise web.HTTPForbidden(
+                text=json.dumps({"error": t("live.ticket_invalid")}), content_type="application/json"
+            )
+        self._used_jtis[ticket.jti] = ticket.exp
+        return ticket
+
+    def _forget_expired(self, now: float) -> None:
+        if len(self._used_jtis) > 1000:
+            self._used_jtis = {j: e for j, e in self._used_jtis.items() if e >= now}
+        if len(self._revoked_jtis) > 1000:
+            self._revoked_jtis = {j: e for j, e in self._revoked_jtis.items() if e >= now}
+
+    # --- live ----------------------------------------------------------------------
+    async def _live(self, request: web.Request) -> web.StreamResponse:
+        ticket = self._accept_ticket(request, purposes=("live",))
+        assert self.hub is not None
+        stream = self.hub.streams.get(ticket.stream_key)
+        if stream is None:
+            raise web.HTTPNotFound(
+                text=json.dumps({"error": t("live.unknown_stream")}), content_type="application/json"
+            )
+        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
+        await ws.prepare(request)
+        sock = request.transport.get_extra_info("socket") if request.transport else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, LIVE_SNDBUF_BYTES)
+        if stream.codec is not None and stream.codec != "h264":
+            await ws.send_str(
+                json.dumps(
+                    {
+                        "type": "error",
+                        "code": "codec_unsupported",
+                        "codec": stream.codec,
+                        "message": t("live.codec_unsupported", codec=stream.codec.upper()),
+                    }
+                )
+            )
+            await ws.close(code=WS_CLOSE_UNSUPPORTED)
+            return ws
+
+        async def send(item: QueueItem) -> None:
+            if isinstance(item, Fragment):
+                await ws.send_bytes(item.data)
+            elif isinstance(item, InitMessage):
+                await ws.send_str(json.dumps(_init_header(item.init)))
+                await ws.send_bytes(item.init.data)
+            else:
+                await ws.send_str(json.dumps(item.payload))
+
+        viewer = Viewer(jti=ticket.jti, account_id=ticket.account_id, send=send)
+        viewer.ticket = ticket  # type: ignore[attr-defined]
+        self._sockets[viewer] = ws
+        self.viewers.setdefault(ticket.stream_key, set()).add(viewer)
+        if stream.init is None:
+            viewer.offer_control(
+                Control({"type": "status", "state": "waiting", "message": t("live.no_picture")})
+            )
+        stream.attach(viewer)
+        sender = asyncio.create_task(viewer.run())
+        try:
+            async for msg in ws:
+                if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                    break
+            # Messages from the viewer are ignored; the loop ends when it goes away.
+        finally:
+            viewer.close()
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
+                await sender
+            current = self.hub.streams.get(ticket.stream_key)
+            for s in {stream, current}:
+                if s is not None:
+                    s.detach(viewer)
+            self.viewers.get(ticket.stream_key, set()).discard(viewer)
+            self._sockets.pop(viewer, None)
+        return ws
+
+    def _close_viewer(self, viewer: Viewer, message_key: str, code: int) -> None:
+        ws = self._sockets.get(viewer)
+        viewer.close()
+        if ws is None:
+            return
+
+        async def _close() -> None:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(json.dumps({"type": "error", "code": "revoked", "message": t(message_key)}))
+            await ws.close(code=code)
+
+        asyncio.get_running_loop().create_task(_close())
+
+    # --- snapshot ----------------------------------------------------------------
+    async def _snapshot(self, request: web.Request) -> web.Response:
+        ticket = self._accept_ticket(request, purposes=("snapshot", "live"))
+        assert self.hub is not None
+        stream = self.hub.streams.get(ticket.stream_key)
+        if stream is None or stream.init is None or not stream.gop:
+            raise web.HTTPServiceUnavailable(
+                text=json.dumps({"error": t("live.no_picture")}), content_type="application/json"
+            )
+        data = stream.init.data + stream.gop[0].data
+        jpeg = await asyncio.get_running_loop().run_in_executor(None, keyframe_to_jpeg, data)
+        return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+def keyframe_to_jpeg(fmp4: bytes, quality: int = 5) -> bytes:
+    """Decode the first frame of a small fMP4 and encode it as JPEG (off the loop)."""
+    with av.open(io.BytesIO(fmp4)) as container:
+        frame = next(container.decode(video=0))
+    enc = av.CodecContext.create("mjpeg", "w")
+    enc.width, enc.height = frame.width, frame.height
+    enc.pix_fmt = "yuvj420p"
+    enc.time_base = frame.time_base or 1
+    enc.options = {"qmin": str(quality), "qmax": str(quality)}
+    out = b"".join(bytes(p) for p in enc.encode(frame.reformat(format="yuvj420p")))
+    out += b"".join(bytes(p) for p in enc.encode(None))
+    return out
+
+
+def _init_header(init: InitInfo) -> dict[str, object]:
+    return {"type": "init", "mime": init.mime, "width": init.width, "height": init.height}
+
+
+def _pct_ms(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    if len(sorted_values) == 1:
+        return round(sorted_values[0] * 1000, 2)
+    return round(statistics.quantiles(sorted_values, n=100, method="inclusive")[int(q * 100) - 1] * 1000, 2)
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def run_media_process(*, secret: str, host: str, port: int, index: int, max_streams: int) -> None:
+    server = MediaServer(secret=secret, index=index, max_streams=max_streams)
+    log.info("media process %d listening on %s:%d", index, host, port)
+    web.run_app(server.app, host=host, port=port, print=None, access_log=None, handle_signals=True)
