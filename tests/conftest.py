@@ -33,3 +33,51 @@ def session_factory(db_url: str) -> Iterator[sessionmaker[Session]]:
 def db_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     with session_scope(session_factory) as s:
         yield s
+
+
+# --- control plane helpers -----------------------------------------------------
+from fastapi.testclient import TestClient  # noqa: E402
+
+from vigie.base.settings import Settings  # noqa: E402
+from vigie.control.app import create_app  # noqa: E402
+from vigie.control.passwords import hash_password  # noqa: E402
+from vigie.storage.models import Account  # noqa: E402
+
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def make_account(
+    factory: sessionmaker[Session], username: str, role: str, password: str = "pw-" + "a" * 12
+) -> int:
+    with session_scope(factory) as s:
+        account = Account(
+            username=username,
+            display_name=username,
+            password_hash=hash_password(password),
+            role=role,
+        )
+        s.add(account)
+        s.flush()
+        return account.id
+
+
+class ApiClient(TestClient):
+    csrf: str = ""
+
+    def login(self, username: str, password: str = "pw-" + "a" * 12) -> None:
+        r = self.post("/api/auth/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        self.csrf = r.json()["csrf"]
+        self.headers["X-CSRF-Token"] = self.csrf
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, secret_key=TEST_SECRET, media_base_port=18100)
+
+
+@pytest.fixture
+def api(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[ApiClient]:
+    app = create_app(settings, sessions=session_factory, background=False)
+    with ApiClient(app) as client:
+        yield client

@@ -42,5 +42,7 @@ def join_credentials(url: str, username: str | None, password: str | None) -> st
     if password:
         userinfo += ":" + quote(password, safe="")
     return urlunsplit(
-        SplitResult(parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, parts.query, parts.fragment)
+        SplitResult(
+            parts.scheme, f"{userinfo}@{parts.netloc}", parts.path, parts.query, parts.fragment
+        )
     )

@@ -15,7 +15,9 @@ def register(sub: Any) -> None:
     up = dsub.add_parser("upgrade", help="apply migrations up to the newest schema")
     up.set_defaults(func=_upgrade)
     lc = dsub.add_parser("load-communes", help="load the 95 MEL communes (or a CSV of yours)")
-    lc.add_argument("--csv", type=Path, default=None, help="CSV with the columns of mel_communes.csv")
+    lc.add_argument(
+        "--csv", type=Path, default=None, help="CSV with the columns of mel_communes.csv"
+    )
     lc.set_defaults(func=_load_communes)
 
 

@@ -68,7 +68,7 @@ def update_camera(*, db: Session, camera_id: int, patch: CameraPatch) -> Camera:
     _check_refs(db, commune, site_id)
     validate_coordinates(values.get("lon", camera.lon), values.get("lat", camera.lat))
     for field in ("main_url", "sub_url"):
-        if field in values and values[field]:
+        if values.get(field):
             url, user, password = _clean_url(values[field], field)
             values[field] = url
             if user is not None:
@@ -89,7 +89,9 @@ def get_camera(*, db: Session, camera_id: int) -> Camera:
     return camera
 
 
-def list_cameras(*, db: Session, commune: str | None = None, ids: set[int] | None = None) -> list[Camera]:
+def list_cameras(
+    *, db: Session, commune: str | None = None, ids: set[int] | None = None
+) -> list[Camera]:
     q = select(Camera).order_by(Camera.commune_insee, Camera.name)
     if commune:
         q = q.where(Camera.commune_insee == commune)

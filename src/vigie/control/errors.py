@@ -22,7 +22,9 @@ STATUS_BY_KIND = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VigieError)
     async def _vigie_error(_request: Request, exc: VigieError) -> JSONResponse:
-        return JSONResponse(status_code=STATUS_BY_KIND.get(exc.kind, 500), content={"error": exc.to_dict()})
+        return JSONResponse(
+            status_code=STATUS_BY_KIND.get(exc.kind, 500), content={"error": exc.to_dict()}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -30,11 +32,24 @@ def install_error_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or None
-        message = f"{field}: {first.get('msg', 'invalid value')}" if field else str(first.get("msg", "invalid input"))
-        body: dict[str, object] = {"kind": "invalid_argument", "message": message, "details": [
-            {"field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")),
-             "message": e.get("msg", "")} for e in errors
-        ]}
+        message = (
+            f"{field}: {first.get('msg', 'invalid value')}"
+            if field
+            else str(first.get("msg", "invalid input"))
+        )
+        body: dict[str, object] = {
+            "kind": "invalid_argument",
+            "message": message,
+            "details": [
+                {
+                    "field": ".".join(
+                        str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")
+                    ),
+                    "message": e.get("msg", ""),
+                }
+                for e in errors
+            ],
+        }
         if field:
             body["field"] = field
         return JSONResponse(status_code=422, content={"error": body})

@@ -74,7 +74,9 @@ class MediaDirectory:
                 *(self._push_one(client, n, per_node[n.index]) for n in self.nodes)
             )
 
-    async def _push_one(self, client: httpx.AsyncClient, node: MediaNode, streams: list[dict[str, Any]]) -> None:
+    async def _push_one(
+        self, client: httpx.AsyncClient, node: MediaNode, streams: list[dict[str, Any]]
+    ) -> None:
         try:
             r = await client.put(f"{node.internal_url}/internal/streams", json={"streams": streams})
             r.raise_for_status()
@@ -92,7 +94,9 @@ class MediaDirectory:
         merged: dict[str, dict[str, Any]] = {}
         for node, res in zip(self.nodes, results, strict=True):
             if isinstance(res, BaseException) or res.status_code != 200:
-                self.node_errors[node.index] = str(res) if isinstance(res, BaseException) else res.text
+                self.node_errors[node.index] = (
+                    str(res) if isinstance(res, BaseException) else res.text
+                )
                 continue
             self.node_errors.pop(node.index, None)
             merged.update(res.json()["streams"])
@@ -103,10 +107,17 @@ class MediaDirectory:
         return self.last_stats.get(stream_key(camera_id, kind))
 
     async def revoke(
-        self, *, jtis: list[str] | None = None, account_ids: list[int] | None = None,
+        self,
+        *,
+        jtis: list[str] | None = None,
+        account_ids: list[int] | None = None,
         camera_ids: list[int] | None = None,
     ) -> int:
-        body = {"jtis": jtis or [], "account_ids": account_ids or [], "camera_ids": camera_ids or []}
+        body = {
+            "jtis": jtis or [],
+            "account_ids": account_ids or [],
+            "camera_ids": camera_ids or [],
+        }
         closed = 0
         async with httpx.AsyncClient(timeout=2.0, headers=self._headers) as client:
             for node in self.nodes:

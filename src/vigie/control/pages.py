@@ -13,7 +13,9 @@ from vigie.base.i18n import catalogue, t
 from vigie.control.deps import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(str(resources.files("vigie.control") / "web" / "templates")))
+templates = Jinja2Templates(
+    directory=Path(str(resources.files("vigie.control") / "web" / "templates"))
+)
 templates.env.globals["t"] = t
 
 

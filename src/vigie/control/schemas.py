@@ -37,8 +37,12 @@ class CommuneOut(BaseModel):
 
 class CameraIn(Strict):
     name: str = Field(min_length=1, max_length=200, description="Name shown to operators")
-    commune_insee: str = Field(min_length=5, max_length=5, description="INSEE code of the owning commune")
-    main_url: str = Field(description="RTSP URL of the main stream (credentials allowed, stored apart)")
+    commune_insee: str = Field(
+        min_length=5, max_length=5, description="INSEE code of the owning commune"
+    )
+    main_url: str = Field(
+        description="RTSP URL of the main stream (credentials allowed, stored apart)"
+    )
     sub_url: str | None = Field(None, description="RTSP URL of the sub stream for grid tiles")
     username: str | None = Field(None, max_length=200)
     password: str | None = Field(None, max_length=200)

@@ -114,7 +114,9 @@ def media_segment(sequence: int, base_dts_90k: int, samples: Sequence[Sample]) -
     return moof + struct.pack(">I4s", 8 + len(payload), b"mdat") + payload
 
 
-def iter_boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
+def iter_boxes(
+    data: bytes, start: int = 0, end: int | None = None
+) -> Iterator[tuple[bytes, int, int]]:
     """Yield (type, payload start, payload end) for each box in ``data[start:end]``."""
     end = len(data) if end is None else end
     pos = start

@@ -99,7 +99,9 @@ class H264Fragmenter:
             self.sps_info = info
             self._init = InitInfo(
                 data=init_segment(
-                    width=info.width, height=info.height, avcc=h264.avcc_record(self._sps, self._pps)
+                    width=info.width,
+                    height=info.height,
+                    avcc=h264.avcc_record(self._sps, self._pps),
                 ),
                 codec_string=info.codec_string,
                 width=info.width,

@@ -119,7 +119,7 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
         return "dns", detail
     if isinstance(exc, (av.error.InvalidDataError, ValueError)) or "invalid data" in text:
         return "invalid_data", detail
-    if isinstance(exc, EOFError) or isinstance(exc, av.error.EOFError):
+    if isinstance(exc, (EOFError, av.error.EOFError)):
         return "ended", detail
     if err in (errno.ECONNRESET, errno.EPIPE) or "reset" in text:
         return "reset", detail
@@ -212,7 +212,9 @@ class StreamWorker:
         codec = source.codec
         if codec != stats.codec:
             if stats.codec is not None:
-                stats.last_event = t("stream.event.codec_changed", old=stats.codec.upper(), new=codec.upper())
+                stats.last_event = t(
+                    "stream.event.codec_changed", old=stats.codec.upper(), new=codec.upper()
+                )
             stats.codec = codec
             self._sink.on_codec(self.key, codec)
             self._fragmenter = H264Fragmenter()

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from vigie.domain.tickets import LiveTicket
 from vigie.media.fragmenter import Fragment, InitInfo
 
 MAX_VIEWER_LAG_S = 0.5  # queued content older than this: jump to the newest keyframe
@@ -39,7 +40,25 @@ Sender = Callable[[QueueItem], Awaitable[None]]
 
 
 class Viewer:
-    def __init__(self, *, jti: str, account_id: int, send: Sender) -> None:
+    """One WebSocket viewer of one stream.
+
+    Its lag is what it has not yet received: its own queue (measured in time)
+    plus what waits in the transport and in the kernel's socket buffer
+    (``backlog_bytes``, turned into time at the stream's byte rate). Past
+    ``MAX_VIEWER_LAG_S`` the queue is dropped and the viewer resumes at the next
+    keyframe.
+    """
+
+    def __init__(
+        self,
+        *,
+        jti: str,
+        account_id: int,
+        send: Sender,
+        backlog_bytes: Callable[[], int] | None = None,
+        ticket: LiveTicket | None = None,
+    ) -> None:
+        self.ticket = ticket
         self.jti = jti
         self.account_id = account_id
         self._send = send
@@ -52,6 +71,8 @@ class Viewer:
         self.dropped_frames = 0
         self.skips = 0
         self.on_latency: Callable[[float], None] | None = None
+        self.byte_rate: Callable[[], float] = lambda: 0.0
+        self._backlog_bytes = backlog_bytes
 
     def offer_control(self, item: Control | InitMessage) -> None:
         self._queue.append(item)
@@ -67,9 +88,8 @@ class Viewer:
                 self.dropped_frames += 1
                 return
             self._waiting_key = False
-        oldest = self._oldest_fragment()
-        if oldest is not None and (
-            frag.read_mono - oldest.read_mono > MAX_VIEWER_LAG_S
+        if (
+            self.lag_s(frag.read_mono) > MAX_VIEWER_LAG_S
             or self._queued_bytes > MAX_VIEWER_QUEUE_BYTES
         ):
             self._cut_to_keyframe()
@@ -80,6 +100,15 @@ class Viewer:
         self._queue.append(frag)
         self._queued_bytes += len(frag.data)
         self._wakeup.set()
+
+    def lag_s(self, newest_mono: float) -> float:
+        oldest = self._oldest_fragment()
+        lag = 0.0 if oldest is None else newest_mono - oldest.read_mono
+        if self._backlog_bytes is not None:
+            rate = self.byte_rate()
+            if rate > 0:
+                lag += self._backlog_bytes() / rate
+        return lag
 
     def _oldest_fragment(self) -> Fragment | None:
         for item in self._queue:
@@ -129,6 +158,8 @@ class LiveStream:
         self._gop_bytes = 0
         self.viewers: set[Viewer] = set()
         self.latencies_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._rate_bytes = 0.0  # EWMA of bytes per second of fragments
+        self._last_mono: float | None = None
 
     def set_codec(self, codec: str) -> None:
         self.codec = codec
@@ -143,7 +174,17 @@ class LiveStream:
         for v in self.viewers:
             v.offer_control(InitMessage(init))
 
+    def byte_rate(self) -> float:
+        return self._rate_bytes
+
     def publish(self, frag: Fragment) -> None:
+        if self._last_mono is not None:
+            dt = max(frag.read_mono - self._last_mono, 1e-3)
+            inst = len(frag.data) / dt
+            self._rate_bytes = (
+                inst if self._rate_bytes == 0 else 0.95 * self._rate_bytes + 0.05 * inst
+            )
+        self._last_mono = frag.read_mono
         if frag.is_key:
             self.gop = [frag]
             self._gop_bytes = len(frag.data)
@@ -156,6 +197,7 @@ class LiveStream:
     def attach(self, viewer: Viewer) -> None:
         """Start a viewer at once from the cached GOP (newest keyframe)."""
         viewer.on_latency = self.latencies_s.append
+        viewer.byte_rate = self.byte_rate
         if self.init is not None:
             viewer.offer_control(InitMessage(self.init))
             for frag in self.gop:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import io
 import json
 import logging
@@ -16,8 +17,12 @@ import os
 import resource
 import socket
 import statistics
+import sys
+import termios
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import av
@@ -33,7 +38,7 @@ from vigie.media.source import AvOpener, Opener
 
 log = logging.getLogger(__name__)
 
-LIVE_SNDBUF_BYTES = 128 * 1024
+LIVE_SNDBUF_BYTES = 64 * 1024
 WS_CLOSE_REVOKED = 4403
 WS_CLOSE_UNSUPPORTED = 4415
 
@@ -143,7 +148,9 @@ class MediaServer:
             return web.json_response({"error": f"bad stream list: {exc}"}, status=422)
         if len(wanted) > self.max_streams:
             return web.json_response(
-                {"error": f"{len(wanted)} streams exceed this process's limit of {self.max_streams}"},
+                {
+                    "error": f"{len(wanted)} streams exceed this process's limit of {self.max_streams}"
+                },
                 status=409,
             )
         result = self.reconcile(wanted)
@@ -194,7 +201,9 @@ class MediaServer:
             self._revoked_accounts[a] = now
         closed = 0
         for viewer in list(self._sockets):
-            ticket: tickets.LiveTicket = getattr(viewer, "ticket")
+            ticket = viewer.ticket
+            if ticket is None:
+                continue
             if ticket.jti in jtis or ticket.account_id in accounts or ticket.camera_id in cameras:
                 self._close_viewer(viewer, "live.revoked", WS_CLOSE_REVOKED)
                 closed += 1
@@ -204,7 +213,9 @@ class MediaServer:
         return web.json_response({"ok": True, "streams": len(self.workers)})
 
     # --- tickets -----------------------------------------------------------------
-    def _accept_ticket(self, request: web.Request, *, purposes: tuple[str, ...]) -> tickets.LiveTicket:
+    def _accept_ticket(
+        self, request: web.Request, *, purposes: tuple[str, ...]
+    ) -> tickets.LiveTicket:
         token = request.query.get("ticket", "")
         now = time.time()
         self._forget_expired(now)
@@ -227,7 +238,8 @@ class MediaServer:
         )
         if refused:
             raise web.HTTPForbidden(
-                text=json.dumps({"error": t("live.ticket_invalid")}), content_type="application/json"
+                text=json.dumps({"error": t("live.ticket_invalid")}),
+                content_type="application/json",
             )
         self._used_jtis[ticket.jti] = ticket.exp
         return ticket
@@ -245,7 +257,8 @@ class MediaServer:
         stream = self.hub.streams.get(ticket.stream_key)
         if stream is None:
             raise web.HTTPNotFound(
-                text=json.dumps({"error": t("live.unknown_stream")}), content_type="application/json"
+                text=json.dumps({"error": t("live.unknown_stream")}),
+                content_type="application/json",
             )
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
         await ws.prepare(request)
@@ -276,8 +289,13 @@ class MediaServer:
             else:
                 await ws.send_str(json.dumps(item.payload))
 
-        viewer = Viewer(jti=ticket.jti, account_id=ticket.account_id, send=send)
-        viewer.ticket = ticket  # type: ignore[attr-defined]
+        viewer = Viewer(
+            jti=ticket.jti,
+            account_id=ticket.account_id,
+            send=send,
+            backlog_bytes=_backlog_probe(request),
+            ticket=ticket,
+        )
         self._sockets[viewer] = ws
         self.viewers.setdefault(ticket.stream_key, set()).add(viewer)
         if stream.init is None:
@@ -312,7 +330,9 @@ class MediaServer:
 
         async def _close() -> None:
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.send_str(json.dumps({"type": "error", "code": "revoked", "message": t(message_key)}))
+                await ws.send_str(
+                    json.dumps({"type": "error", "code": "revoked", "message": t(message_key)})
+                )
             await ws.close(code=code)
 
         asyncio.get_running_loop().create_task(_close())
@@ -328,21 +348,45 @@ class MediaServer:
             )
         data = stream.init.data + stream.gop[0].data
         jpeg = await asyncio.get_running_loop().run_in_executor(None, keyframe_to_jpeg, data)
-        return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+        return web.Response(
+            body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"}
+        )
 
 
 def keyframe_to_jpeg(fmp4: bytes, quality: int = 5) -> bytes:
     """Decode the first frame of a small fMP4 and encode it as JPEG (off the loop)."""
-    with av.open(io.BytesIO(fmp4)) as container:
+    with av.open(io.BytesIO(fmp4), mode="r") as container:
         frame = next(container.decode(video=0))
     enc = av.CodecContext.create("mjpeg", "w")
     enc.width, enc.height = frame.width, frame.height
     enc.pix_fmt = "yuvj420p"
-    enc.time_base = frame.time_base or 1
+    enc.time_base = frame.time_base or Fraction(1, 25)
     enc.options = {"qmin": str(quality), "qmax": str(quality)}
     out = b"".join(bytes(p) for p in enc.encode(frame.reformat(format="yuvj420p")))
     out += b"".join(bytes(p) for p in enc.encode(None))
     return out
+
+
+def _backlog_probe(request: web.Request) -> Callable[[], int] | None:
+    """Bytes written but not yet delivered: transport buffer + kernel send queue."""
+    transport = request.transport
+    if transport is None:
+        return None
+    sock = transport.get_extra_info("socket")
+    fd = sock.fileno() if sock is not None else -1
+    buf = bytearray(4)
+
+    def probe() -> int:
+        queued = transport.get_write_buffer_size()
+        if fd >= 0:
+            try:
+                fcntl.ioctl(fd, termios.TIOCOUTQ, buf)
+                queued += int.from_bytes(buf, sys.byteorder)
+            except OSError:
+                pass
+        return queued
+
+    return probe
 
 
 def _init_header(init: InitInfo) -> dict[str, object]:
@@ -354,7 +398,9 @@ def _pct_ms(sorted_values: list[float], q: float) -> float | None:
         return None
     if len(sorted_values) == 1:
         return round(sorted_values[0] * 1000, 2)
-    return round(statistics.quantiles(sorted_values, n=100, method="inclusive")[int(q * 100) - 1] * 1000, 2)
+    return round(
+        statistics.quantiles(sorted_values, n=100, method="inclusive")[int(q * 100) - 1] * 1000, 2
+    )
 
 
 def _rss_bytes() -> int:

@@ -50,7 +50,7 @@ class AvPacketSource:
         streams = container.streams.video
         if not streams:
             container.close()
-            raise av.error.InvalidDataError(0, "no video stream")  # type: ignore[no-untyped-call]
+            raise av.error.InvalidDataError(0, "no video stream")
         self._stream = streams[0]
         ctx = self._stream.codec_context
         self.codec: str = ctx.name

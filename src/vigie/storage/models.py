@@ -78,7 +78,9 @@ class AccountCommune(Base):
 
     __tablename__ = "account_communes"
 
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
     commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee_code"), primary_key=True)
 
 

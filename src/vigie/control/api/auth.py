@@ -30,18 +30,33 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 @router.post("/login", response_model=MeOut)
 def login(body: LoginIn, request: Request, response: Response, db: DbSession) -> MeOut:
     account = db.scalar(select(Account).where(Account.username == body.username))
-    if account is None or not account.is_active or not verify_password(account.password_hash, body.password):
+    if (
+        account is None
+        or not account.is_active
+        or not verify_password(account.password_hash, body.password)
+    ):
         raise Unauthenticated(t("auth.bad_credentials"))
     csrf = secrets.token_urlsafe(24)
     settings = get_settings(request)
     token = sign({"aid": account.id, "iat": time.time(), "csrf": csrf}, session_key(settings))
     secure = request.url.scheme == "https"
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S, httponly=True, samesite="strict", secure=secure
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
     )
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=SESSION_MAX_AGE_S, samesite="strict", secure=secure)
+    response.set_cookie(
+        CSRF_COOKIE, csrf, max_age=SESSION_MAX_AGE_S, samesite="strict", secure=secure
+    )
     return MeOut(
-        id=account.id, username=account.username, display_name=account.display_name, role=account.role, csrf=csrf
+        id=account.id,
+        username=account.username,
+        display_name=account.display_name,
+        role=account.role,
+        csrf=csrf,
     )
 
 

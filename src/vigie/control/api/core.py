@@ -53,7 +53,9 @@ def _status(request: Request, camera: Camera) -> dict[str, StreamStatus]:
             out[kind] = StreamStatus(state="disabled")
         elif snap is None:
             state = "unavailable" if node.index in directory.node_errors else "starting"
-            out[kind] = StreamStatus(state=state, message=t("media.unavailable") if state == "unavailable" else None)
+            out[kind] = StreamStatus(
+                state=state, message=t("media.unavailable") if state == "unavailable" else None
+            )
         else:
             out[kind] = StreamStatus.model_validate(snap)
     return out
@@ -84,13 +86,20 @@ def get_commune(insee_code: str, _p: CurrentPrincipal, db: DbSession) -> Commune
 
 
 @router.get("/cameras", response_model=list[CameraOut])
-def list_cameras(request: Request, principal: CurrentPrincipal, db: DbSession, commune: str | None = None) -> list[CameraOut]:
+def list_cameras(
+    request: Request, principal: CurrentPrincipal, db: DbSession, commune: str | None = None
+) -> list[CameraOut]:
     ids = policy(request).visible_camera_ids(db, principal)
-    return [service.to_out(c, _status(request, c)) for c in service.list_cameras(db=db, commune=commune, ids=ids)]
+    return [
+        service.to_out(c, _status(request, c))
+        for c in service.list_cameras(db=db, commune=commune, ids=ids)
+    ]
 
 
 @router.get("/cameras/{camera_id}", response_model=CameraOut)
-def get_camera(camera_id: int, request: Request, principal: CurrentPrincipal, db: DbSession) -> CameraOut:
+def get_camera(
+    camera_id: int, request: Request, principal: CurrentPrincipal, db: DbSession
+) -> CameraOut:
     ids = policy(request).visible_camera_ids(db, principal)
     if ids is not None and camera_id not in ids:
         raise NotFound(t("camera.not_found"))
@@ -99,7 +108,9 @@ def get_camera(camera_id: int, request: Request, principal: CurrentPrincipal, db
 
 
 @router.post("/cameras", response_model=CameraOut, status_code=201)
-async def create_camera(body: CameraIn, request: Request, _p: CameraAdmin, db: DbSession) -> CameraOut:
+async def create_camera(
+    body: CameraIn, request: Request, _p: CameraAdmin, db: DbSession
+) -> CameraOut:
     camera = service.create_camera(db=db, data=body)
     db.commit()
     await request.app.state.sync_media()
@@ -107,7 +118,9 @@ async def create_camera(body: CameraIn, request: Request, _p: CameraAdmin, db: D
 
 
 @router.patch("/cameras/{camera_id}", response_model=CameraOut)
-async def update_camera(camera_id: int, body: CameraPatch, request: Request, _p: CameraAdmin, db: DbSession) -> CameraOut:
+async def update_camera(
+    camera_id: int, body: CameraPatch, request: Request, _p: CameraAdmin, db: DbSession
+) -> CameraOut:
     camera = service.update_camera(db=db, camera_id=camera_id, patch=body)
     db.commit()
     await request.app.state.sync_media()
@@ -124,7 +137,9 @@ async def delete_camera(camera_id: int, request: Request, _p: CameraAdmin, db: D
 
 
 @router.post("/cameras/{camera_id}/tickets", response_model=TicketOut)
-def issue_ticket(camera_id: int, body: TicketIn, request: Request, principal: CurrentPrincipal, db: DbSession) -> TicketOut:
+def issue_ticket(
+    camera_id: int, body: TicketIn, request: Request, principal: CurrentPrincipal, db: DbSession
+) -> TicketOut:
     """Issue a short-lived, single-use ticket to watch one stream, after the access check."""
     camera = policy(request).camera_for_images(db, principal, camera_id)
     stream = body.stream
@@ -162,6 +177,7 @@ async def media_stats(request: Request, _p: CameraAdmin) -> MediaStatsOut:
     directory = media(request)
     streams = await directory.refresh_stats()
     nodes: list[dict[str, Any]] = [
-        {"index": n.index, "port": n.port, "error": directory.node_errors.get(n.index)} for n in directory.nodes
+        {"index": n.index, "port": n.port, "error": directory.node_errors.get(n.index)}
+        for n in directory.nodes
     ]
     return MediaStatsOut(nodes=nodes, streams=streams)
