@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from tests.conftest import ApiClient, make_account
 
+from tests.conftest import ApiClient, make_account
 from vigie.domain import roles
 
 CAM = {

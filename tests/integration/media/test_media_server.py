@@ -1,0 +1,237 @@
+"""The media server end to end over real sockets: tickets, live WebSocket,
+slow and fast viewers, revocation, snapshot, unsupported codecs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from tests.integration.media.fakes import FakeOpener
+from vigie.domain import tickets
+from vigie.media.server import MediaServer
+
+SECRET = "media-test-secret-" + "y" * 30
+pytestmark = pytest.mark.integration
+
+
+class Running:
+    def __init__(self, server: MediaServer, port: int) -> None:
+        self.server = server
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.auth = {"Authorization": f"Bearer {tickets.internal_api_token(SECRET)}"}
+
+    def ticket(
+        self, camera_id: int, stream: str = "main", *, purpose: str = "live", account: int = 1
+    ) -> str:
+        _, token = tickets.issue(
+            SECRET, camera_id=camera_id, stream=stream, account_id=account,  # type: ignore[arg-type]
+            commune="59350", now_s=time.time(), ttl_s=30, purpose=purpose,
+        )  # fmt: skip
+        return token
+
+    def ws_url(self, camera_id: int, stream: str = "main", token: str | None = None) -> str:
+        token = token or self.ticket(camera_id, stream)
+        return f"ws://127.0.0.1:{self.port}/live/{camera_id}/{stream}?ticket={token}"
+
+
+@pytest.fixture
+async def media() -> AsyncIterator[Running]:
+    server = MediaServer(secret=SECRET, opener=FakeOpener(), max_streams=8)
+    runner = web.AppRunner(server.app)
+    await runner.setup()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    site = web.SockSite(runner, sock)
+    await site.start()
+    running = Running(server, port)
+    async with aiohttp.ClientSession() as http:
+        r = await http.put(
+            f"{running.base}/internal/streams",
+            headers=running.auth,
+            json={"streams": [
+                {"camera_id": 1, "stream": "main", "url": "rtsp://fake/ok"},
+                {"camera_id": 2, "stream": "main", "url": "rtsp://fake/hevc"},
+                {"camera_id": 3, "stream": "main", "url": "rtsp://fake/refuse"},
+            ]},
+        )  # fmt: skip
+        assert r.status == 200, await r.text()
+    await asyncio.sleep(1.2)  # let ingest fill the GOP cache
+    yield running
+    await runner.cleanup()
+
+
+async def read_frames(
+    ws: aiohttp.ClientWebSocketResponse, seconds: float
+) -> tuple[list[dict[str, object]], int]:
+    controls: list[dict[str, object]] = []
+    frames = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            msg = await ws.receive(timeout=max(0.01, deadline - time.monotonic()))
+        except TimeoutError:
+            break
+        if msg.type == aiohttp.WSMsgType.TEXT:
+            controls.append(json.loads(msg.data))
+        elif msg.type == aiohttp.WSMsgType.BINARY:
+            if msg.data[4:8] == b"moof":
+                frames += 1
+        else:
+            break
+    return controls, frames
+
+
+async def test_viewer_gets_init_then_keyframe_then_25_fps(media: Running) -> None:
+    async with aiohttp.ClientSession() as http:
+        t0 = time.monotonic()
+        async with http.ws_connect(media.ws_url(1)) as ws:
+            first = await ws.receive(timeout=2)
+            header = json.loads(first.data)
+            assert header["type"] == "init" and header["width"] == 320
+            assert "avc1.64" in str(header["mime"])
+            init = await ws.receive(timeout=2)
+            assert init.data[4:8] == b"ftyp"
+            frag = await ws.receive(timeout=2)
+            assert frag.data[4:8] == b"moof"
+            ttff = time.monotonic() - t0
+            assert ttff < 0.5
+            _, frames = await read_frames(ws, 3.0)
+    assert frames >= 70  # 25 fps for 3 s, plus the cached GOP
+
+
+def raw_ws_connect(url: str, rcvbuf: int = 4096) -> socket.socket:
+    """A WebSocket client on a raw socket with a tiny receive window: it reads
+    only when told to, so TCP back-pressure reaches the server as with a slow link."""
+    rest = url.removeprefix("ws://")
+    hostport, path = rest.split("/", 1)
+    host, port = hostport.split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect((host, int(port)))
+    sock.sendall(
+        (
+            f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = sock.recv(256)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    sock.setblocking(False)
+    return sock
+
+
+async def test_slow_viewer_does_not_slow_the_fast_one(media: Running) -> None:
+    slow = await asyncio.to_thread(raw_ws_connect, media.ws_url(1))
+    stop = asyncio.Event()
+
+    async def crawl() -> None:  # 10 kB/s, well under the stream's ~35 kB/s
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
+            try:
+                slow.recv(1024)
+            except BlockingIOError:
+                pass
+
+    crawler = asyncio.create_task(crawl())
+    async with aiohttp.ClientSession() as http, http.ws_connect(media.ws_url(1)) as fast:
+        await read_frames(fast, 1.0)
+        _, frames = await read_frames(fast, 4.0)
+        viewers = list(media.server.hub.streams["1/main"].viewers)  # type: ignore[union-attr]
+        slow_viewer = max(viewers, key=lambda v: v.dropped_frames)
+        assert slow_viewer.skips >= 1 and slow_viewer.dropped_frames > 0
+        assert slow_viewer.lag_s(time.monotonic()) < 1.0
+    stop.set()
+    await crawler
+    slow.close()
+    assert frames >= 95, f"fast viewer got {frames} frames in 4 s"
+
+
+async def test_ticket_rules(media: Running) -> None:
+    async with aiohttp.ClientSession() as http:
+        token = media.ticket(1)
+        async with http.ws_connect(media.ws_url(1, token=token)):
+            pass
+        # Replayed ticket.
+        with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+            await http.ws_connect(media.ws_url(1, token=token))
+        assert exc.value.status == 403
+        # Ticket for another camera.
+        with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+            await http.ws_connect(media.ws_url(1, token=media.ticket(2)))
+        assert exc.value.status == 403
+        # Forged ticket.
+        with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+            await http.ws_connect(media.ws_url(1, token=token[:-4] + "AAAA"))
+        assert exc.value.status == 401
+        # Snapshot ticket cannot open a live session.
+        with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+            await http.ws_connect(media.ws_url(1, token=media.ticket(1, purpose="snapshot")))
+        assert exc.value.status == 403
+        # Internal API without its token.
+        r = await http.get(f"{media.base}/internal/stats")
+        assert r.status == 401
+
+
+async def test_revocation_closes_open_sessions_within_2_s(media: Running) -> None:
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(media.ws_url(1, token=media.ticket(1, account=42)))
+        await read_frames(ws, 0.5)
+        unused = media.ticket(1, account=42)
+        await asyncio.sleep(0.01)
+        t0 = time.monotonic()
+        r = await http.post(
+            f"{media.base}/internal/revoke", headers=media.auth, json={"account_ids": [42]}
+        )
+        assert (await r.json())["closed"] == 1
+        controls, _ = await read_frames(ws, 2.0)
+        assert ws.closed and ws.close_code == 4403
+        assert time.monotonic() - t0 < 2.0
+        assert any(c.get("code") == "revoked" for c in controls)
+        # A ticket issued before the revocation can no longer be used.
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            await http.ws_connect(media.ws_url(1, token=unused))
+
+
+async def test_hevc_stream_says_it_cannot_be_played(media: Running) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(media.ws_url(2)) as ws:
+            msg = await ws.receive(timeout=2)
+            body = json.loads(msg.data)
+            assert body["code"] == "codec_unsupported"
+            assert "H265" in body["message"] or "HEVC" in body["message"]
+            closing = await ws.receive(timeout=2)
+            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        r = await http.get(f"{media.base}/internal/stats", headers=media.auth)
+        stats = (await r.json())["streams"]
+    assert stats["2/main"]["codec"] == "hevc"
+    assert stats["2/main"]["live_playable"] is False
+    assert "ce navigateur" in stats["2/main"]["message"]
+
+
+async def test_refusing_camera_is_reported_in_plain_words(media: Running) -> None:
+    async with aiohttp.ClientSession() as http:
+        r = await http.get(f"{media.base}/internal/stats", headers=media.auth)
+        stats = (await r.json())["streams"]
+    s = stats["3/main"]
+    assert s["state"] == "offline" and s["error_code"] == "refused"
+    assert s["message"] == "La caméra refuse la connexion (port fermé ou service arrêté)."
+    assert stats["1/main"]["state"] == "online"  # others untouched
+
+
+async def test_snapshot_is_a_jpeg(media: Running) -> None:
+    async with aiohttp.ClientSession() as http:
+        token = media.ticket(1, purpose="snapshot")
+        r = await http.get(f"{media.base}/snapshot/1/main?ticket={token}")
+        assert r.status == 200
+        body = await r.read()
+    assert body[:2] == b"\xff\xd8" and r.headers["Content-Type"] == "image/jpeg"
