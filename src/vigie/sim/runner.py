@@ -334,7 +334,7 @@ def demo_cameras(
             duration_s=duration_s,
             codec="hevc" if hevc else "h264",
             profile="high" if i % 2 == 0 else "main",
-            preset="ultrafast" if hevc else "veryfast",
+            preset="ultrafast" if hevc else "superfast",
         )
         sub = ClipSpec(
             label=label,
