@@ -69,7 +69,9 @@ class ClipSpec:
         if self.codec not in ("h264", "hevc"):
             raise ValueError(f"codec must be 'h264' or 'hevc', not {self.codec!r}")
         if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
-            raise ValueError(f"width and height must be positive and even: {self.width}x{self.height}")
+            raise ValueError(
+                f"width and height must be positive and even: {self.width}x{self.height}"
+            )
         if self.fps <= 0 or self.gop_frames <= 0 or self.bitrate_kbps <= 0:
             raise ValueError("fps, gop_frames and bitrate_kbps must be positive")
         if self.duration_s <= 0 or 60 % self.duration_s:
@@ -178,7 +180,9 @@ def _load(spec: ClipSpec, directory: Path) -> Clip:
         index = json.loads((directory / INDEX_FILE).read_text())
         units = tuple(AccessUnit(int(o), int(n), bool(k)) for o, n, k in index["access_units"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ClipError(f"unreadable clip index in {directory}: {exc}; delete that directory") from exc
+        raise ClipError(
+            f"unreadable clip index in {directory}: {exc}; delete that directory"
+        ) from exc
     return Clip(spec=spec, directory=directory, access_units=units)
 
 
@@ -292,10 +296,7 @@ def split_access_units(data: bytes, codec: Codec) -> list[AccessUnit]:
         if header >= len(data):
             break
         begin = pos - 1 if pos > 0 and data[pos - 1] == 0 else pos
-        if codec == "h264":
-            nal_type = data[header] & 0x1F
-        else:
-            nal_type = (data[header] >> 1) & 0x3F
+        nal_type = data[header] & 31 if codec == "h264" else data[header] >> 1 & 63
         starts.append((begin, nal_type))
         pos = data.find(b"\x00\x00\x01", header)
     aud = _H264_AUD if codec == "h264" else _HEVC_AUD
@@ -307,9 +308,9 @@ def split_access_units(data: bytes, codec: Codec) -> list[AccessUnit]:
             if current is not None:
                 units.append(AccessUnit(current, begin - current, key))
             current, key = begin, False
-        elif codec == "h264" and nal_type == _H264_IDR:
-            key = True
-        elif codec == "hevc" and nal_type in _HEVC_IRAP:
+        elif (codec == "h264" and nal_type == _H264_IDR) or (
+            codec == "hevc" and nal_type in _HEVC_IRAP
+        ):
             key = True
     if current is not None:
         units.append(AccessUnit(current, len(data) - current, key))

@@ -46,7 +46,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import gi  # type: ignore[import-untyped,unused-ignore]
 
@@ -61,14 +61,16 @@ assert GstApp
 # Frames pushed per need-data call: fewer Python callbacks; clocksync paces.
 BATCH_FRAMES = 10
 
-_PARSERS = {"h264": ("h264parse", "rtph264pay", "video/x-h264"),
-            "hevc": ("h265parse", "rtph265pay", "video/x-h265")}
+_PARSERS = {
+    "h264": ("h264parse", "rtph264pay", "video/x-h264"),
+    "hevc": ("h265parse", "rtph265pay", "video/x-h265"),
+}
 
 
 class ClipData:
     """One clip's access units as GLib.Bytes, loaded once and shared by mounts."""
 
-    _cache: dict[str, ClipData] = {}
+    _cache: ClassVar[dict[str, ClipData]] = {}
     _lock = threading.Lock()
 
     def __init__(self, stream: str, index: str, duration_s: int) -> None:
@@ -203,8 +205,12 @@ def main(argv: list[str]) -> int:
                 return False
             return True
 
-        GLib.io_add_watch(sys.stdin.fileno(), GLib.PRIORITY_DEFAULT,
-                          GLib.IOCondition.IN | GLib.IOCondition.HUP, on_stdin)
+        GLib.io_add_watch(
+            sys.stdin.fileno(),
+            GLib.PRIORITY_DEFAULT,
+            GLib.IOCondition.IN | GLib.IOCondition.HUP,
+            on_stdin,
+        )
     # Drop sessions of clients that vanished without TEARDOWN.
     pool = server.get_session_pool()
     GLib.timeout_add_seconds(2, lambda: pool.cleanup() >= 0)

@@ -7,6 +7,7 @@ Python (which has GStreamer's ``gi`` bindings) in its own process group.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -55,7 +56,9 @@ class SimCamera:
         if alt is not None and (alt.codec != self.main.codec or alt.fps != self.main.fps):
             raise ValueError(f"camera {self.id}: main_alternate must share codec and fps with main")
         if (alt is None) != (self.switch_every_s is None):
-            raise ValueError(f"camera {self.id}: set both main_alternate and switch_every_s, or neither")
+            raise ValueError(
+                f"camera {self.id}: set both main_alternate and switch_every_s, or neither"
+            )
 
 
 def default_cache_dir() -> Path:
@@ -197,7 +200,9 @@ class SimServer:
         specs: list[ClipSpec] = []
         for cam in self.cameras.values():
             specs += [s for s in (cam.main, cam.main_alternate, cam.sub) if s is not None]
-        clips = dict(zip(specs, ensure_clips(specs, self.cache_dir, jobs=self.encode_jobs), strict=True))
+        clips = dict(
+            zip(specs, ensure_clips(specs, self.cache_dir, jobs=self.encode_jobs), strict=True)
+        )
         mounts: list[dict[str, Any]] = []
         for cam in self.cameras.values():
             main = [clips[cam.main]]
@@ -209,7 +214,9 @@ class SimServer:
         self._workdir = Path(tempfile.mkdtemp(prefix="vigie-sim-"))
         config = self._workdir / "config.json"
         config.write_text(
-            json.dumps({"bind": self.bind, "port": 0, "watch_stdin": True, "mounts": mounts}, indent=1)
+            json.dumps(
+                {"bind": self.bind, "port": 0, "watch_stdin": True, "mounts": mounts}, indent=1
+            )
         )
         return config
 
@@ -258,10 +265,8 @@ class SimServer:
 
     def _signal(self, sig: signal.Signals) -> None:
         assert self._proc is not None
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def _reap(self) -> None:
         if self._proc is not None and self._proc.stdin is not None:
@@ -281,7 +286,11 @@ def _mount(path: str, clips: list[Clip], switch_every_s: float | None) -> dict[s
         "fps": first.fps,
         "switch_every_s": switch_every_s,
         "clips": [
-            {"stream": str(c.stream_path), "index": str(c.index_path), "duration_s": c.spec.duration_s}
+            {
+                "stream": str(c.stream_path),
+                "index": str(c.index_path),
+                "duration_s": c.spec.duration_s,
+            }
             for c in clips
         ],
     }

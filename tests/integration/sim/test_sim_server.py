@@ -6,7 +6,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import pytest
@@ -35,7 +34,12 @@ def small(label: str, **kwargs: object) -> ClipSpec:
 
 
 CAMERAS = [
-    SimCamera(id=1, name="Lille 01", main=small("Lille 01", gop_frames=25), sub=small("Lille 01 sub", width=160, height=90, gop_frames=10)),
+    SimCamera(
+        id=1,
+        name="Lille 01",
+        main=small("Lille 01", gop_frames=25),
+        sub=small("Lille 01 sub", width=160, height=90, gop_frames=10),
+    ),
     SimCamera(id=2, name="Roubaix 02", main=small("Roubaix 02", codec="hevc", gop_frames=10)),
     SimCamera(
         id=3,
@@ -73,6 +77,7 @@ def capture(url: str, seconds: float) -> Capture:
     with av.open(url, options=OPTIONS) as container:
         stream = container.streams.video[0]
         ctx = stream.codec_context
+        assert stream.time_base is not None
         cap = Capture(ctx.name, ctx.width, ctx.height, stream.time_base)
         started: float | None = None
         for packet in container.demux(stream):

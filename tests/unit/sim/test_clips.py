@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from vigie.sim.clips import Codec, ClipSpec, ensure_clip, split_access_units
+from vigie.sim.clips import ClipSpec, Codec, ensure_clip, split_access_units
 
 
 @pytest.mark.parametrize("codec", ["h264", "hevc"])
