@@ -15,11 +15,10 @@ is fed one access unit per buffer with PTS = DTS, increasing continuously
 across loop restarts; ``clocksync`` paces it at real time on the pipeline
 clock. Media are shared: one pipeline per mount serves all its clients.
 
-Wall-clock alignment: when a mount's pipeline starts, playback begins at the
-first keyframe at or after clip position ``UTC seconds mod duration_s`` and
-that keyframe is timestamped for the instant it is due (a wait of at most one
-GOP). From then on the picture's clock shows UTC seconds modulo the clip
-duration (for 60 s clips: the seconds of the minute).
+Wall-clock alignment: when a mount's pipeline starts, playback begins at once
+at the keyframe nearest to clip position ``UTC seconds mod duration_s``. From
+then on the picture's clock shows UTC seconds modulo the clip duration (for
+60 s clips: the seconds of the minute), off by at most half a GOP.
 
 Config (JSON)::
 
@@ -108,15 +107,18 @@ class Feeder:
         self.clip_started_ns = 0
 
     def _start(self) -> None:
-        """Choose the first frame and its timestamp (wall-clock alignment)."""
+        """Choose the first frame (wall-clock alignment) and timestamp it now."""
         clock = self.appsrc.get_clock()
         now_ns = clock.get_time() - self.appsrc.get_base_time() if clock else 0
         clip = self.clips[0]
         n = len(clip.units)
         position = (time.time() % clip.duration_s) * self.fps  # in frames
-        first = next((k for k in clip.keyframes if k >= position), n)
-        wait_ns = int((first - position) * Gst.SECOND / self.fps)
-        self.base_ns = max(0, now_ns) + wait_ns
+        # The keyframe nearest to the wall-clock position (frame n is frame 0
+        # of the next loop). Starting at once, never waiting for the exact
+        # keyframe, keeps DESCRIBE fast; the picture's clock is then off by
+        # at most half a GOP.
+        first = min([*clip.keyframes, n], key=lambda k: abs(k - position))
+        self.base_ns = max(0, now_ns)
         self.clip_started_ns = self.base_ns
         self.frame = first % n
 
@@ -182,6 +184,9 @@ def main(argv: list[str]) -> int:
     server = GstRtspServer.RTSPServer()
     server.set_address(config.get("bind", "127.0.0.1"))
     server.set_service(str(config.get("port", 0)))
+    # Clients are served by a pool of threads, so a slow media preparation
+    # never holds up the other cameras' clients.
+    server.get_thread_pool().set_max_threads(max(4, min(64, len(config["mounts"]))))
     mounts = server.get_mount_points()
     for mount in config["mounts"]:
         mounts.add_factory(mount["path"], make_factory(mount))
