@@ -44,6 +44,8 @@ def cpu_s(pid: int) -> float:
 
 def frames(progress: Path) -> int:
     last = 0
+    if not progress.exists():
+        return 0
     for line in progress.read_text(errors="replace").splitlines():
         if line.startswith("frame="):
             last = int(line.split("=", 1)[1] or 0)
@@ -98,7 +100,7 @@ def main() -> int:
     args = parser.parse_args()
     counts = [int(c) for c in (args.cameras or ("16" if args.quick else "16,64")).split(",")]
     window = args.window_s or (10.0 if args.quick else 20.0)
-    rows = [run(n, 5.0, window, default_cache_dir()) for n in counts]
+    rows = [run(n, 5.0 + n / 8, window, default_cache_dir()) for n in counts]
 
     print(
         f"{'cameras':>8} {'server %':>9} {'%/stream':>9} {'client %/stream':>16} {'fps min':>8} {'fps mean':>9}"
