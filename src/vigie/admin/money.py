@@ -70,7 +70,7 @@ def fmt_fr(amount: Decimal) -> str:
     whole, _, cents = fmt(amount).partition(".")
     sign = "-" if whole.startswith("-") else ""
     digits = whole.lstrip("-")
-    groups = []
+    groups: list[str] = []
     while digits:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vigie.base.errors import InvalidArgument
+from vigie.base.i18n import t
 
 
 def register(sub: Any) -> None:
