@@ -57,7 +57,7 @@ def _day(text: str | None) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidArgument(
-            f"--date: {text!r} is not a date; use YYYY-MM-DD.", field="date"
+            t("admin.date.invalid", field="--date", value=text), field="date"
         ) from None
 
 
