@@ -42,6 +42,7 @@ def test_parse_sheet_reports_every_bad_cell_with_line_and_column() -> None:
         ["59350", "2", "ptz", "ip", "500", "1800"],
     ]
     records, errors = parse_sheet("cameras", rows, {"59350"})
+    assert records[0] == {**records[0], "commune_insee": "59350", "count": 3, "mount": "fixed"}
     got = {(e.line, e.column) for e in errors}
     assert got == {
         (3, "commune_insee"),
