@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter
@@ -27,12 +27,12 @@ class SubsidyIn(BaseModel):
     priority: bool = Field(False, description="Renewal of obsolete equipment.")
     multi_commune: bool = Field(False, description="Project carried by several communes.")
     ceiling: str | None = Field(None, description="Ceiling per project; default: the programme's.")
-    date: date | None = Field(None, description="Rules in force at this date; default: today.")
+    date: dt.date | None = Field(None, description="Rules in force at this date; default: today.")
 
 
 @router.post("/subsidy")
 def subsidy(body: SubsidyIn, _p: Manager) -> dict[str, object]:
-    rules = rules_in_force(body.date or date.today())
+    rules = rules_in_force(body.date or dt.date.today())
     return compute_grant(
         eligible_cost=body.eligible_cost,
         total_cost=body.total_cost,

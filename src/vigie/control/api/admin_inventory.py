@@ -45,7 +45,7 @@ async def import_file(
         report = inventory.import_inventory(db=db, sheets=sheets)
     except inventory.InventoryImportError as exc:
         db.rollback()
-        body = exc.to_dict() | {"details": [e.to_dict() for e in exc.errors]}  # type: ignore[operator]
+        body = exc.to_dict() | {"details": [e.to_dict() for e in exc.errors]}
         return JSONResponse(status_code=422, content={"error": body})
     return JSONResponse(report.to_dict())
 
