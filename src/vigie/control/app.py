@@ -32,7 +32,14 @@ STATS_EVERY_S = 2.0
 PUSH_EVERY_S = 10.0
 
 # Routers of other domains register here (module path, attribute name).
-EXTRA_ROUTERS: list[tuple[str, str]] = []
+EXTRA_ROUTERS: list[tuple[str, str]] = [
+    ("vigie.control.api.admin_finance", "router"),
+    ("vigie.control.api.admin_inventory", "router"),
+    ("vigie.control.api.admin_surveys", "router"),
+    ("vigie.control.api.admin_catalogue", "router"),
+    ("vigie.control.api.admin_reports", "router"),
+    ("vigie.control.admin_pages", "router"),
+]
 
 
 def static_dir() -> Path:

@@ -1,0 +1,69 @@
+"""Printable reports: the metropolitan synthesis and a sheet per commune, HTML or PDF."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from vigie.admin import participation as part
+from vigie.admin import reports
+from vigie.admin.models import ParticipationScenario
+from vigie.base.errors import InvalidArgument, NotFound
+from vigie.base.i18n import t
+from vigie.control.api.admin_common import Manager, ManagerOrCommune, check_commune
+from vigie.control.deps import DbSession
+
+router = APIRouter(prefix="/api/admin/reports", tags=["admin: reports"])
+
+
+def _data(
+    db: Session, campaign_id: int | None, scenario_id: int | None, day: date | None
+) -> reports.ReportData:
+    result = None
+    if scenario_id is not None:
+        row = db.get(ParticipationScenario, scenario_id)
+        if row is None:
+            raise NotFound(t("admin.scenario.not_found", id=scenario_id))
+        result = part.compute(part.parse_scenario(row.spec))
+    return reports.gather(
+        db=db, today=day or date.today(), campaign_id=campaign_id, participation=result
+    )
+
+
+async def _out(html: str, fmt: str, filename: str) -> Response:
+    if fmt == "html":
+        return HTMLResponse(html)
+    if fmt != "pdf":
+        raise InvalidArgument(t("admin.report.format"), field="format")
+    pdf = await asyncio.to_thread(reports.render_pdf, html)  # never block the event loop
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'},
+    )
+
+
+@router.get("/synthesis.{fmt}")
+async def synthesis(
+    fmt: str, _p: Manager, db: DbSession,
+    campaign_id: int | None = None, scenario_id: int | None = None, day: date | None = None,
+) -> Response:  # fmt: skip
+    html = reports.synthesis_html(_data(db, campaign_id, scenario_id, day))
+    return await _out(html, fmt, "synthese-metropolitaine")
+
+
+@router.get("/communes/{commune}.{fmt}")
+async def commune_sheet(
+    commune: str, fmt: str, principal: ManagerOrCommune, db: DbSession,
+    campaign_id: int | None = None, scenario_id: int | None = None, day: date | None = None,
+) -> Response:  # fmt: skip
+    check_commune(db, principal, commune)
+    data = _data(db, campaign_id, scenario_id, day)
+    html = reports.commune_html(
+        data, [commune], groups=reports.commune_groups(db=db, codes=[commune], today=data.today)
+    )
+    return await _out(html, fmt, f"fiche-{commune}")
