@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -351,7 +351,9 @@ def read_xlsx(data: bytes) -> dict[str, list[list[object]]]:
     return out
 
 
-def import_inventory(*, db: Session, sheets: dict[str, Sequence[Sequence[object]]]) -> ImportReport:
+def import_inventory(
+    *, db: Session, sheets: Mapping[str, Sequence[Sequence[object]]]
+) -> ImportReport:
     """Check every sheet, then replace the inventory of the communes present.
 
     Raises :class:`InventoryImportError` listing every bad cell; then nothing

@@ -29,3 +29,5 @@ def setup_logging(level: str = "INFO", process: str = "vigie") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # One line per internal HTTP call would drown the useful messages.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

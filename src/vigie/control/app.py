@@ -72,7 +72,7 @@ def create_app(
         loop = asyncio.get_running_loop()
         while True:
             try:
-                if loop.time() - last_push >= PUSH_EVERY_S:
+                if loop.time() - last_push >= PUSH_EVERY_S or directory.needs_push():
                     last_push = loop.time()
                     await sync_media()
                 else:

@@ -41,6 +41,14 @@ class MediaDirectory:
         self._headers = {"Authorization": f"Bearer {internal_api_token(settings.secret_key)}"}
         self.last_stats: dict[str, dict[str, Any]] = {}
         self.node_errors: dict[int, str] = {}
+        self._pushed_counts: dict[int, int] = {}
+        self._seen_counts: dict[int, int] = {}
+
+    def needs_push(self) -> bool:
+        """A node unreachable at the last push, or one restarted (it lost its streams)."""
+        return bool(self.node_errors) or any(
+            self._seen_counts.get(i) != n for i, n in self._pushed_counts.items()
+        )
 
     def node_for(self, camera_id: int) -> MediaNode:
         return self.nodes[camera_id % len(self.nodes)]
@@ -81,6 +89,8 @@ class MediaDirectory:
             r = await client.put(f"{node.internal_url}/internal/streams", json={"streams": streams})
             r.raise_for_status()
             self.node_errors.pop(node.index, None)
+            self._pushed_counts[node.index] = len(streams)
+            self._seen_counts[node.index] = len(streams)
         except httpx.HTTPError as exc:
             self.node_errors[node.index] = str(exc) or type(exc).__name__
             log.warning("media process %d: cannot push configuration: %s", node.index, exc)
@@ -99,7 +109,9 @@ class MediaDirectory:
                 )
                 continue
             self.node_errors.pop(node.index, None)
-            merged.update(res.json()["streams"])
+            body = res.json()
+            self._seen_counts[node.index] = int(body["process"]["streams"])
+            merged.update(body["streams"])
         self.last_stats = merged
         return merged
 

@@ -78,7 +78,7 @@ class StreamStats:
         if code is not None:
             message = t(f"stream.error.{code}", seconds=int(age or 0))
         if state == "online" and self.codec not in LIVE_CODECS and self.codec is not None:
-            message = t("stream.codec_not_live", codec=self.codec.upper())
+            message = t("stream.codec_not_live", codec=codec_label(self.codec))
         return {
             "state": state,
             "codec": self.codec,
@@ -98,6 +98,10 @@ class StreamStats:
             "detail": self.error_detail if code is not None else None,
             "last_event": self.last_event,
         }
+
+
+def codec_label(codec: str) -> str:
+    return {"hevc": "H.265 (HEVC)", "h264": "H.264"}.get(codec, codec.upper())
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:

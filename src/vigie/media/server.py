@@ -32,7 +32,7 @@ from vigie.base.errors import Unauthenticated
 from vigie.base.i18n import t
 from vigie.domain import tickets
 from vigie.media.fragmenter import Fragment, InitInfo
-from vigie.media.ingest import StreamWorker
+from vigie.media.ingest import StreamWorker, codec_label
 from vigie.media.live import Control, InitMessage, LiveHub, QueueItem, Viewer
 from vigie.media.source import AvOpener, Opener
 
@@ -273,7 +273,7 @@ class MediaServer:
                         "type": "error",
                         "code": "codec_unsupported",
                         "codec": stream.codec,
-                        "message": t("live.codec_unsupported", codec=stream.codec.upper()),
+                        "message": t("live.codec_unsupported", codec=codec_label(stream.codec)),
                     }
                 )
             )

@@ -25,6 +25,7 @@ from vigie.control.schemas import (
     TicketOut,
 )
 from vigie.domain import roles, tickets
+from vigie.media.ingest import codec_label
 from vigie.storage.models import Camera, Commune
 
 router = APIRouter(prefix="/api", tags=["cameras"])
@@ -157,7 +158,7 @@ def issue_ticket(
     codec = snap.get("codec")
     playable = codec in (None, "h264")
     if not playable:
-        message = t("live.codec_unsupported", codec=str(codec).upper())
+        message = t("live.codec_unsupported", codec=codec_label(str(codec)))
     if body.purpose == "live":
         scheme = "wss" if request.url.scheme == "https" else "ws"
         path = f"/live/{camera.id}/{stream}"
