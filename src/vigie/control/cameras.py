@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from vigie.base.errors import InvalidArgument, NotFound
 from vigie.base.i18n import t
 from vigie.base.redact import split_credentials
-from vigie.control.schemas import CameraIn, CameraOut, CameraPatch, StreamStatus
+from vigie.control.schemas import CameraIn, CameraOut, CameraPatch, SiteIn, StreamStatus
 from vigie.domain.cameras import validate_coordinates, validate_stream_url
 from vigie.storage.models import Camera, Commune, Site
 
@@ -122,3 +122,25 @@ def to_out(camera: Camera, status: dict[str, StreamStatus]) -> CameraOut:
         created_at=camera.created_at,
         status=status,
     )
+
+
+def create_site(*, db: Session, data: SiteIn) -> Site:
+    _check_refs(db, data.commune_insee, None)
+    validate_coordinates(data.lon, data.lat)
+    site = Site(
+        commune_insee=data.commune_insee,
+        name=data.name.strip(),
+        address=data.address,
+        lon=data.lon,
+        lat=data.lat,
+    )
+    db.add(site)
+    db.flush()
+    return site
+
+
+def list_sites(*, db: Session, commune: str | None = None) -> list[Site]:
+    q = select(Site).order_by(Site.commune_insee, Site.name)
+    if commune:
+        q = q.where(Site.commune_insee == commune)
+    return list(db.scalars(q))

@@ -35,6 +35,23 @@ class CommuneOut(BaseModel):
     cameras: int = 0
 
 
+class SiteIn(Strict):
+    commune_insee: str = Field(min_length=5, max_length=5, description="INSEE code of the commune")
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field("", max_length=300)
+    lon: float | None = None
+    lat: float | None = None
+
+
+class SiteOut(BaseModel):
+    id: int
+    commune_insee: str
+    name: str
+    address: str
+    lon: float | None
+    lat: float | None
+
+
 class CameraIn(Strict):
     name: str = Field(min_length=1, max_length=200, description="Name shown to operators")
     commune_insee: str = Field(

@@ -92,10 +92,19 @@ def test_migrations_and_models_on_postgresql(pg_url: str) -> None:
         row = s.query(Camera).one()
         assert row.created_at == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
         assert row.created_at.tzinfo is not None
-        tables = set(s.execute(text("select tablename from pg_tables where schemaname='public'")).scalars())
+        tables = set(
+            s.execute(text("select tablename from pg_tables where schemaname='public'")).scalars()
+        )
     assert {"communes", "cameras", "accounts", "alembic_version"} <= tables
     assert any(t.startswith("admin_") for t in tables)
     with pytest.raises(Exception, match="naive"), session_scope(factory) as s:
-        s.add(Camera(name="x", commune_insee="59350", main_url="rtsp://h/x", created_at=datetime(2026, 1, 1)))
+        s.add(
+            Camera(
+                name="x",
+                commune_insee="59350",
+                main_url="rtsp://h/x",
+                created_at=datetime(2026, 1, 1),
+            )
+        )
         s.flush()
     engine.dispose()

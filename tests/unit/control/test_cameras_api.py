@@ -130,3 +130,28 @@ def test_tickets(api: ApiClient, session_factory: sessionmaker[Session]) -> None
 def test_openapi_published(api: ApiClient) -> None:
     spec = api.get("/openapi.json").json()
     assert "/api/cameras" in spec["paths"]
+
+
+def test_sites(admin: ApiClient) -> None:
+    r = admin.post(
+        "/api/sites",
+        json={
+            "commune_insee": "59350",
+            "name": "Hôtel de ville",
+            "address": "Place Augustin Laurent",
+        },
+    )
+    assert r.status_code == 201, r.text
+    site = r.json()
+    cam = admin.post("/api/cameras", json={**CAM, "site_id": site["id"]})
+    assert cam.status_code == 201 and cam.json()["site_id"] == site["id"]
+    # A site of another commune is refused, naming the field.
+    r = admin.post("/api/cameras", json={**CAM, "commune_insee": "59512", "site_id": site["id"]})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "site_id"
+    assert (
+        admin.post("/api/sites", json={"commune_insee": "00000", "name": "x"}).json()["error"][
+            "field"
+        ]
+        == "commune_insee"
+    )
+    assert [s["name"] for s in admin.get("/api/sites?commune=59350").json()] == ["Hôtel de ville"]

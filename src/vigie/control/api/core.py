@@ -20,6 +20,8 @@ from vigie.control.schemas import (
     CameraPatch,
     CommuneOut,
     MediaStatsOut,
+    SiteIn,
+    SiteOut,
     StreamStatus,
     TicketIn,
     TicketOut,
@@ -84,6 +86,19 @@ def get_commune(insee_code: str, _p: CurrentPrincipal, db: DbSession) -> Commune
         population_year=c.population_year, lon=c.lon, lat=c.lat,
         cameras=service.camera_counts(db=db).get(c.insee_code, 0),
     )  # fmt: skip
+
+
+@router.get("/sites", response_model=list[SiteOut])
+def list_sites(_p: CurrentPrincipal, db: DbSession, commune: str | None = None) -> list[SiteOut]:
+    return [
+        SiteOut.model_validate(s, from_attributes=True)
+        for s in service.list_sites(db=db, commune=commune)
+    ]
+
+
+@router.post("/sites", response_model=SiteOut, status_code=201)
+def create_site(body: SiteIn, _p: CameraAdmin, db: DbSession) -> SiteOut:
+    return SiteOut.model_validate(service.create_site(db=db, data=body), from_attributes=True)
 
 
 @router.get("/cameras", response_model=list[CameraOut])
