@@ -234,3 +234,15 @@ async def test_snapshot_is_a_jpeg(media: Running) -> None:
         assert r.status == 200
         body = await r.read()
     assert body[:2] == b"\xff\xd8" and r.headers["Content-Type"] == "image/jpeg"
+
+
+async def test_one_upstream_connection_whatever_the_viewers(media: Running) -> None:
+    opener = media.server.opener
+    assert isinstance(opener, FakeOpener)
+    async with aiohttp.ClientSession() as http:
+        sockets = [await http.ws_connect(media.ws_url(1)) for _ in range(6)]
+        counts = [(await read_frames(ws, 1.0))[1] for ws in sockets]
+        for ws in sockets:
+            await ws.close()
+    assert all(c > 10 for c in counts)
+    assert opener.opened.count("rtsp://fake/ok") == 1
