@@ -19,6 +19,7 @@ from vigie.base.errors import PermissionDenied, Unauthenticated
 from vigie.base.i18n import t
 from vigie.base.settings import Settings
 from vigie.domain.signing import derive_key, verify
+from vigie.storage.db import session_scope
 from vigie.storage.models import Account
 
 SESSION_COOKIE = "vigie_session"
@@ -41,15 +42,8 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.sessions()
-    try:
+    with session_scope(request.app.state.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db)]
