@@ -8,11 +8,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from vigie.base.errors import VigieError
 
 # Command modules, in help order. A new command group adds its module here.
 COMMANDS = [
     "vigie.cli.db",
+    "vigie.cli.accounts",
     "vigie.cli.serve",
     "vigie.cli.media",
     "vigie.cli.sim",
@@ -42,6 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except VigieError as exc:
         print(f"vigie: {exc.message}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # settings from the environment
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "configuration"
+            print(f"vigie: {where}: {err['msg']}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
