@@ -30,8 +30,12 @@ class LivePlayer {
     this.video = tile.querySelector("video");
     this.message = tile.querySelector(".message");
     this.queue = []; this.sb = null; this.ms = null; this.ws = null; this.mime = null;
-    this.closed = false; this.started = false; this.retry = null;
+    this.closed = false; this.started = false; this.retry = null; this.connection = null;
     this.timer = setInterval(() => this.keepLive(), 250);
+    // A stall (the playhead reached a hole left by a server-side skip, or the
+    // end of what arrived) is handled at once, not on the next tick.
+    this.video.addEventListener("waiting", () => this.keepLive());
+    this.video.addEventListener("error", () => this.fail());
   }
 
   say(text, isError = false) {
@@ -47,6 +51,7 @@ class LivePlayer {
     try {
       ticket = await api(`/api/cameras/${this.camera.id}/tickets`, {method: "POST", body: JSON.stringify({stream: this.stream, purpose: "live"})});
     } catch (e) { this.say(e.message, true); this.scheduleRetry(); return; }
+    if (this.closed) return;  // the tile went away while the ticket was on its way
     if (!ticket.live_playable) { this.say(ticket.message, true); this.tile.dataset.unsupported = "1"; return; }
     this.openSocket(ticket.url);
   }
@@ -56,11 +61,12 @@ class LivePlayer {
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.onmessage = (ev) => {
+      if (ws !== this.ws) return;
       if (typeof ev.data === "string") this.onControl(JSON.parse(ev.data));
       else this.enqueue(ev.data);
     };
     ws.onclose = (ev) => {
-      if (this.closed || ev.code === 4415 || ev.code === 4403) return;
+      if (ws !== this.ws || this.closed || ev.code === 4415 || ev.code === 4403) return;
       this.say(t("live.reconnecting"));
       this.scheduleRetry();
     };
@@ -69,6 +75,18 @@ class LivePlayer {
   scheduleRetry() {
     if (this.closed || this.retry) return;
     this.retry = setTimeout(() => { this.retry = null; this.start(); }, 1500);
+  }
+
+  // The decoder or the source buffer gave up (corrupt data, decode error):
+  // start again from a fresh connection, hence a fresh keyframe and MediaSource.
+  fail() {
+    if (this.closed) return;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close();
+    this.resetSource();
+    this.say(t("live.reconnecting"));
+    this.scheduleRetry();
   }
 
   onControl(msg) {
@@ -85,42 +103,70 @@ class LivePlayer {
 
   setupSource(mime) {
     if (!MediaSource.isTypeSupported(mime)) { this.say(t("live.mse_unsupported"), true); return; }
-    if (this.sb && this.mime !== mime && this.sb.changeType) { this.sb.changeType(mime); this.mime = mime; return; }
-    if (this.ms) return;  // same codec: the coming init segment is appended as is
+    // Same connection, new codec configuration (resolution change): the init
+    // segment that follows is appended to the same SourceBuffer.
+    if (this.ms && this.connection === this.ws) {
+      if (this.sb && this.mime !== mime && this.sb.changeType) this.sb.changeType(mime);
+      this.mime = mime;
+      return;
+    }
+    // A new connection gets a new MediaSource: after a media process restart
+    // the timestamps start again from zero, and appended to the old buffer they
+    // would land behind the playhead while the picture stays frozen.
+    this.resetSource();
+    this.connection = this.ws;
     this.mime = mime;
-    this.ms = new MediaSource();
-    this.video.src = URL.createObjectURL(this.ms);
-    this.ms.addEventListener("sourceopen", () => {
-      this.sb = this.ms.addSourceBuffer(mime);
+    const ms = this.ms = new MediaSource();
+    this.video.src = URL.createObjectURL(ms);
+    ms.addEventListener("sourceopen", () => {
+      if (ms !== this.ms) return;
+      URL.revokeObjectURL(this.video.src);
+      this.sb = ms.addSourceBuffer(this.mime);
       this.sb.mode = "segments";
       this.sb.addEventListener("updateend", () => this.pump());
+      this.sb.addEventListener("error", () => this.fail());
       this.pump();
     }, {once: true});
+  }
+
+  resetSource() {
+    this.ms = null; this.sb = null; this.connection = null; this.started = false;
+    this.queue = [];
+    if (this.video.getAttribute("src")) {
+      this.video.removeAttribute("src"); this.video.load();
+    }
   }
 
   enqueue(buf) { this.queue.push(buf); this.pump(); }
 
   pump() {
     if (!this.sb || this.sb.updating || !this.queue.length) return;
-    try { this.sb.appendBuffer(this.queue.shift()); }
-    catch (e) {
-      if (e.name === "QuotaExceededError") { this.trim(0); }
-      else { this.say(e.message, true); }
+    try {
+      this.sb.appendBuffer(this.queue[0]);
+      this.queue.shift();  // only once taken: a refused fragment is retried, not lost
+    } catch (e) {
+      if (e.name === "QuotaExceededError") this.trim(1);
+      else this.fail();
     }
   }
 
   keepLive() {
     const v = this.video;
     if (!this.sb || !v.buffered.length) return;
-    const end = v.buffered.end(v.buffered.length - 1);
+    const b = v.buffered, last = b.length - 1;
+    const start = b.start(last), end = b.end(last);
+    // The live edge, but never before the newest buffered range: after the
+    // server skips a slow viewer to the newest keyframe, that range may be
+    // shorter than the target and a jump before it would land in the hole.
+    const edge = Math.max(start, end - LIVE_EDGE_TARGET_S);
     if (!this.started) {
       this.started = true; this.say("");
-      v.currentTime = Math.max(v.buffered.start(v.buffered.length - 1), end - LIVE_EDGE_TARGET_S);
+      v.currentTime = edge;
       v.play().catch(() => {});
       return;
     }
-    if (end - v.currentTime > LIVE_EDGE_MAX_LAG_S || v.currentTime < v.buffered.start(v.buffered.length - 1)) {
-      v.currentTime = end - LIVE_EDGE_TARGET_S;
+    if (end - v.currentTime > LIVE_EDGE_MAX_LAG_S || v.currentTime < start) {
+      v.currentTime = edge;
     }
     if (v.paused) v.play().catch(() => {});
     this.trim(KEEP_BEHIND_S);
@@ -130,7 +176,7 @@ class LivePlayer {
     const v = this.video;
     if (!this.sb || this.sb.updating || !v.buffered.length) return;
     const start = v.buffered.start(0);
-    if (v.currentTime - start > keep + 5) {
+    if (v.currentTime - start > keep + 5 || (keep < KEEP_BEHIND_S && v.currentTime - start > keep)) {
       try { this.sb.remove(start, v.currentTime - keep); } catch (e) { /* retried next tick */ }
     }
   }
@@ -139,8 +185,10 @@ class LivePlayer {
     this.closed = true;
     clearInterval(this.timer);
     if (this.retry) clearTimeout(this.retry);
-    if (this.ws) this.ws.close();
-    if (this.video.src) { URL.revokeObjectURL(this.video.src); this.video.removeAttribute("src"); this.video.load(); }
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close();
+    this.resetSource();
   }
 }
 
