@@ -14,8 +14,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from vigie.base.i18n import t
 from vigie.domain.tickets import LiveTicket
 from vigie.media.fragmenter import Fragment, InitInfo
+from vigie.media.ingest import LIVE_CODECS, codec_label
 
 MAX_VIEWER_LAG_S = 0.5  # queued content older than this: jump to the newest keyframe
 MAX_VIEWER_QUEUE_BYTES = 8 * 1024 * 1024
@@ -25,9 +27,26 @@ LATENCY_SAMPLES = 2048
 
 @dataclass(frozen=True, slots=True)
 class Control:
-    """A text message for the viewer (init announcement, error, status)."""
+    """A text message for the viewer (error, status); ``close_code`` ends the session after it."""
 
     payload: dict[str, object]
+    close_code: int | None = None
+
+
+WS_CLOSE_UNSUPPORTED = 4415
+
+
+def unsupported_codec(codec: str) -> Control:
+    """What a viewer of a stream the browser cannot decode is told before the session ends."""
+    return Control(
+        {
+            "type": "error",
+            "code": "codec_unsupported",
+            "codec": codec,
+            "message": t("live.codec_unsupported", codec=codec_label(codec)),
+        },
+        close_code=WS_CLOSE_UNSUPPORTED,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +90,7 @@ class Viewer:
         self.dropped_frames = 0
         self.skips = 0
         self.on_latency: Callable[[float], None] | None = None
+        self.on_finish: Callable[[int], None] | None = None
         self.byte_rate: Callable[[], float] = lambda: 0.0
         self._backlog_bytes = backlog_bytes
 
@@ -137,6 +157,11 @@ class Viewer:
                 if isinstance(item, Fragment):
                     self._queued_bytes -= len(item.data)
                 await self._send(item)
+                if isinstance(item, Control) and item.close_code is not None:
+                    self.closed = True
+                    if self.on_finish is not None:
+                        self.on_finish(item.close_code)
+                    return
                 if isinstance(item, Fragment):
                     self.sent_frames += 1
                     if self.on_latency is not None:
@@ -163,9 +188,12 @@ class LiveStream:
 
     def set_codec(self, codec: str) -> None:
         self.codec = codec
-        if codec != "h264":
+        if codec not in LIVE_CODECS:
             self.init = None
             self.gop.clear()
+            # Viewers that connected before the codec was known are told now.
+            for v in self.viewers:
+                v.offer_control(unsupported_codec(codec))
 
     def set_init(self, init: InitInfo) -> None:
         self.init = init

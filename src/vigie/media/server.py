@@ -20,7 +20,7 @@ import statistics
 import sys
 import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -32,15 +32,22 @@ from vigie.base.errors import Unauthenticated
 from vigie.base.i18n import t
 from vigie.domain import tickets
 from vigie.media.fragmenter import Fragment, InitInfo
-from vigie.media.ingest import StreamWorker, codec_label
-from vigie.media.live import Control, InitMessage, LiveHub, QueueItem, Viewer
+from vigie.media.ingest import LIVE_CODECS, StreamWorker
+from vigie.media.live import (
+    WS_CLOSE_UNSUPPORTED,
+    Control,
+    InitMessage,
+    LiveHub,
+    QueueItem,
+    Viewer,
+    unsupported_codec,
+)
 from vigie.media.source import AvOpener, Opener
 
 log = logging.getLogger(__name__)
 
 LIVE_SNDBUF_BYTES = 64 * 1024
 WS_CLOSE_REVOKED = 4403
-WS_CLOSE_UNSUPPORTED = 4415
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,7 @@ class MediaServer:
         self._revoked_jtis: dict[str, float] = {}
         self._revoked_accounts: dict[int, float] = {}
         self._token = tickets.internal_api_token(secret)
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._started_mono = time.monotonic()
         self.app = web.Application()
         self.app.add_routes(
@@ -266,18 +274,10 @@ class MediaServer:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, LIVE_SNDBUF_BYTES)
-        if stream.codec is not None and stream.codec != "h264":
-            await ws.send_str(
-                json.dumps(
-                    {
-                        "type": "error",
-                        "code": "codec_unsupported",
-                        "codec": stream.codec,
-                        "message": t("live.codec_unsupported", codec=codec_label(stream.codec)),
-                    }
-                )
-            )
-            await ws.close(code=WS_CLOSE_UNSUPPORTED)
+        if stream.codec is not None and stream.codec not in LIVE_CODECS:
+            refusal = unsupported_codec(stream.codec)
+            await ws.send_str(json.dumps(refusal.payload))
+            await ws.close(code=refusal.close_code or WS_CLOSE_UNSUPPORTED)
             return ws
 
         async def send(item: QueueItem) -> None:
@@ -303,6 +303,7 @@ class MediaServer:
                 Control({"type": "status", "state": "waiting", "message": t("live.no_picture")})
             )
         stream.attach(viewer)
+        viewer.on_finish = lambda code: self._spawn(ws.close(code=code))
         sender = asyncio.create_task(viewer.run())
         try:
             async for msg in ws:
@@ -322,6 +323,11 @@ class MediaServer:
             self._sockets.pop(viewer, None)
         return ws
 
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _close_viewer(self, viewer: Viewer, message_key: str, code: int) -> None:
         ws = self._sockets.get(viewer)
         viewer.close()
@@ -335,7 +341,7 @@ class MediaServer:
                 )
             await ws.close(code=code)
 
-        asyncio.get_running_loop().create_task(_close())
+        self._spawn(_close())
 
     # --- snapshot ----------------------------------------------------------------
     async def _snapshot(self, request: web.Request) -> web.Response:

@@ -246,3 +246,26 @@ async def test_one_upstream_connection_whatever_the_viewers(media: Running) -> N
             await ws.close()
     assert all(c > 10 for c in counts)
     assert opener.opened.count("rtsp://fake/ok") == 1
+
+
+async def test_viewer_waiting_when_codec_turns_out_unsupported_is_told(media: Running) -> None:
+    # A configured stream whose codec is not known yet (camera still connecting) …
+    async with aiohttp.ClientSession() as http:
+        body = {"streams": [
+            {"camera_id": 1, "stream": "main", "url": "rtsp://fake/ok"},
+            {"camera_id": 2, "stream": "main", "url": "rtsp://fake/hevc"},
+            {"camera_id": 3, "stream": "main", "url": "rtsp://fake/refuse"},
+            {"camera_id": 7, "stream": "main", "url": "rtsp://fake/refuse"},
+        ]}  # fmt: skip
+        r = await http.put(f"{media.base}/internal/streams", headers=media.auth, json=body)
+        assert r.status == 200
+        stream = media.server.hub.streams["7/main"]  # type: ignore[union-attr]
+        async with http.ws_connect(media.ws_url(7)) as ws:
+            waiting = json.loads((await ws.receive(timeout=2)).data)
+            assert waiting["type"] == "status"
+            stream.set_codec("hevc")  # … then turns out to be H.265
+            told = json.loads((await ws.receive(timeout=2)).data)
+            assert told["code"] == "codec_unsupported"
+            closing = await ws.receive(timeout=2)
+            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            assert ws.close_code == 4415
