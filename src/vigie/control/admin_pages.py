@@ -145,10 +145,7 @@ def results_page(campaign_id: int, request: Request, principal: Manager, db: DbS
     version = catalogue.ensure_default(db=db)
     labels = {i.code: i.label for i in version.items}
     hours_chart = charts.column_chart(
-        [
-            (t(f"admin.weekday.{d}"), float(h), f"{h} h")
-            for d, h in results.hours_by_weekday.items()
-        ]
+        [(t(f"admin.weekday.{d}"), float(h), f"{h} h") for d, h in results.hours_by_weekday.items()]
     )
     services_chart = charts.bar_chart(
         [(labels.get(code, code), float(n), str(n)) for code, n in results.services.items()],
