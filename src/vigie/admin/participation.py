@@ -22,8 +22,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vigie.admin.models import ParticipationScenario
 from vigie.admin.money import ZERO, fmt, fmt_fr, largest_remainder, parse_amount
-from vigie.base.errors import InvalidArgument
+from vigie.base.errors import InvalidArgument, NotFound
 from vigie.base.i18n import t
 from vigie.domain.communes import CommuneRecord, load_reference_communes
 
@@ -334,3 +338,22 @@ def compare(results: Sequence[ParticipationResult]) -> list[dict[str, object]]:
             }
         )
     return rows
+
+
+# ---------------------------------------------------------------- saved scenarios
+
+
+def saved_scenarios(db: Session) -> list[ParticipationScenario]:
+    return list(db.scalars(select(ParticipationScenario).order_by(ParticipationScenario.name)))
+
+
+def saved_scenario(db: Session, scenario_id: int) -> ParticipationScenario:
+    row = db.get(ParticipationScenario, scenario_id)
+    if row is None:
+        raise NotFound(t("admin.scenario.not_found", id=scenario_id))
+    return row
+
+
+def saved_results(db: Session, ids: Sequence[int]) -> list[ParticipationResult]:
+    """Compute saved scenarios, in the order of ``ids``."""
+    return [compute(parse_scenario(saved_scenario(db, i).spec)) for i in ids]

@@ -305,8 +305,17 @@ def response_to_dict(
 # ---------------------------------------------------------------- follow-up and results
 
 
+def is_interested(answers: SurveyAnswers) -> bool:
+    """A commune is *interested* when it wants any hours of supervision or any camera connected."""
+    return bool(answers.hours_wanted.total or answers.cameras_to_connect)
+
+
 def follow_up(*, db: Session, campaign_id: int) -> list[dict[str, object]]:
-    """Every commune with the state of its answer: not_started, draft, submitted."""
+    """Every commune with the state of its answer: not_started, draft, submitted.
+
+    ``interested`` is a boolean for submitted answers (see :func:`is_interested`),
+    ``None`` otherwise.
+    """
     get_campaign(db=db, campaign_id=campaign_id)
     rows = {
         r.commune_insee: r
@@ -324,6 +333,9 @@ def follow_up(*, db: Session, campaign_id: int) -> list[dict[str, object]]:
                 "submitted_at": None
                 if r is None or r.submitted_at is None
                 else r.submitted_at.isoformat(),
+                "interested": is_interested(SurveyAnswers.model_validate(r.answers))
+                if r is not None and r.status == "submitted"
+                else None,
             }
         )
     return out
@@ -378,7 +390,7 @@ def results(*, db: Session, campaign_id: int) -> SurveyResults:
         out.submitted += 1
         a = SurveyAnswers.model_validate(r.answers)
         out.answers[r.commune_insee] = a
-        if a.hours_wanted.total or a.cameras_to_connect:
+        if is_interested(a):
             out.interested += 1
         out.cameras_to_connect += a.cameras_to_connect or 0
         for d in WEEKDAYS:
@@ -391,3 +403,17 @@ def results(*, db: Session, campaign_id: int) -> SurveyResults:
         out.requisitions_per_month += a.requisitions_per_month or 0
     out.services = dict(sorted(services.items(), key=lambda kv: (-kv[1], kv[0])))
     return out
+
+
+def scenario_members(results: SurveyResults) -> list[dict[str, object]]:
+    """The interested communes of a campaign as participation scenario members:
+    cameras to connect and hours of supervision wanted per week, as answered."""
+    return [
+        {
+            "insee_code": code,
+            "cameras": a.cameras_to_connect or 0,
+            "hours_per_week": a.hours_wanted.total,
+        }
+        for code, a in sorted(results.answers.items())
+        if is_interested(a)
+    ]

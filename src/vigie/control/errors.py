@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from vigie.base.errors import VigieError
 
@@ -19,12 +21,29 @@ STATUS_BY_KIND = {
 }
 
 
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API): errors become pages, not JSON."""
+    return (
+        request.method == "GET"
+        and not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VigieError)
-    async def _vigie_error(_request: Request, exc: VigieError) -> JSONResponse:
-        return JSONResponse(
-            status_code=STATUS_BY_KIND.get(exc.kind, 500), content={"error": exc.to_dict()}
-        )
+    async def _vigie_error(request: Request, exc: VigieError) -> Response:
+        status = STATUS_BY_KIND.get(exc.kind, 500)
+        if wants_page(request):
+            if status == 401:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+            from vigie.control.pages import render  # the templates need the app's package
+
+            page = render(request, "error.html", status=status, message=exc.message)
+            page.status_code = status
+            return page
+        return JSONResponse(status_code=status, content={"error": exc.to_dict()})
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

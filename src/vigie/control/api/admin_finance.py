@@ -12,7 +12,7 @@ from sqlalchemy import select
 from vigie.admin import participation as part
 from vigie.admin.models import ParticipationScenario
 from vigie.admin.subsidy import compute_grant, load_rules, rules_in_force
-from vigie.base.errors import FailedPrecondition, NotFound
+from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
 from vigie.control.api.admin_common import Manager
 from vigie.control.deps import DbSession
@@ -75,8 +75,7 @@ def participation(body: dict[str, Any], _p: Manager) -> dict[str, object]:
 
 @router.get("/scenarios")
 def list_scenarios(_p: Manager, db: DbSession) -> list[dict[str, object]]:
-    rows = db.scalars(select(ParticipationScenario).order_by(ParticipationScenario.name))
-    return [{"id": s.id, "name": s.name, "spec": s.spec} for s in rows]
+    return [{"id": s.id, "name": s.name, "spec": s.spec} for s in part.saved_scenarios(db)]
 
 
 @router.post("/scenarios", status_code=201)
@@ -97,11 +96,7 @@ def save_scenario(body: dict[str, Any], _p: Manager, db: DbSession) -> dict[str,
 @router.get("/scenarios/compare")
 def compare(ids: str, _p: Manager, db: DbSession) -> dict[str, object]:
     """Side by side: ``ids`` is a comma-separated list of saved scenario ids."""
-    results = [
-        part.compute(part.parse_scenario(_scenario(db, int(i)).spec))
-        for i in ids.split(",")
-        if i.strip()
-    ]
+    results = part.saved_results(db, [int(i) for i in ids.split(",") if i.strip()])
     return {
         "scenarios": [{"name": r.scenario, "total": str(r.total)} for r in results],
         "communes": [
@@ -113,11 +108,4 @@ def compare(ids: str, _p: Manager, db: DbSession) -> dict[str, object]:
 
 @router.get("/scenarios/{scenario_id}/result")
 def scenario_result(scenario_id: int, _p: Manager, db: DbSession) -> dict[str, object]:
-    return part.compute(part.parse_scenario(_scenario(db, scenario_id).spec)).to_dict()
-
-
-def _scenario(db: DbSession, scenario_id: int) -> ParticipationScenario:
-    row = db.get(ParticipationScenario, scenario_id)
-    if row is None:
-        raise NotFound(t("admin.scenario.not_found", id=scenario_id))
-    return row
+    return part.saved_results(db, [scenario_id])[0].to_dict()

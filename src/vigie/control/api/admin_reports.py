@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from vigie.admin import participation as part
 from vigie.admin import reports
-from vigie.admin.models import ParticipationScenario
-from vigie.base.errors import InvalidArgument, NotFound
+from vigie.base.errors import InvalidArgument
 from vigie.base.i18n import t
 from vigie.control.api.admin_common import Manager, ManagerOrCommune, check_commune
 from vigie.control.deps import DbSession
@@ -23,12 +22,7 @@ router = APIRouter(prefix="/api/admin/reports", tags=["admin: reports"])
 def _data(
     db: Session, campaign_id: int | None, scenario_id: int | None, day: date | None
 ) -> reports.ReportData:
-    result = None
-    if scenario_id is not None:
-        row = db.get(ParticipationScenario, scenario_id)
-        if row is None:
-            raise NotFound(t("admin.scenario.not_found", id=scenario_id))
-        result = part.compute(part.parse_scenario(row.spec))
+    result = None if scenario_id is None else part.saved_results(db, [scenario_id])[0]
     return reports.gather(
         db=db, today=day or date.today(), campaign_id=campaign_id, participation=result
     )
