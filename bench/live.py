@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 TICKS = os.sysconf("SC_CLK_TCK")
+NCPU = os.cpu_count() or 1
 FPS = 25
 TIMESCALE = 90_000
 FRAME_90K = TIMESCALE // FPS
@@ -62,6 +63,31 @@ def loop_cpu_s(pid: int) -> float:
 def cpu_s_path(path: Path) -> float:
     fields = path.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+class Load:
+    """The machine's load over a window: all CPUs, the simulator, the viewer client."""
+
+    def __init__(self, sim_pid: int, client_pid: int | None = None) -> None:
+        self.pids = {"sim": sim_pid} | ({"client": client_pid} if client_pid else {})
+        self.t0 = time.monotonic()
+        self.m0 = machine_busy()
+        self.c0 = {name: cpu_s(pid) for name, pid in self.pids.items()}
+
+    def end(self) -> dict[str, float]:
+        elapsed = time.monotonic() - self.t0
+        busy, total = machine_busy()
+        out = {"machine_busy_pct": 100 * (busy - self.m0[0]) / max(1, total - self.m0[1])}
+        for name, pid in self.pids.items():
+            out[f"{name}_cpu_pct"] = 100 * (cpu_s(pid) - self.c0[name]) / elapsed
+        return out
 
 
 def kb_to_mb(kb: int) -> float:
@@ -260,6 +286,8 @@ async def client_main(config: dict[str, Any]) -> None:
     result = {
         "ttff_s": ttff,
         "connections": len(logs) + len(probes),
+        "ttff_viewers_s": [v.ttff_s for v in logs],
+        "ttff_probes_s": [v.ttff_s for v in probes],
         "failed": [v.error for v in [*logs, *probes] if v.ttff_s is None],
         "not_sync_first": sum(1 for v in [*logs, *probes] if v.ttff_s and not v.first_sync),
         "window_s": mark1 - mark0,
@@ -300,7 +328,9 @@ def wait_online(stats_url: str, token: str, k: int, timeout_s: float) -> None:
     raise RuntimeError(f"not every stream came online within {timeout_s:.0f} s")
 
 
-def run_vigie(urls: dict[int, str], m: int, window_s: float, settle_s: float) -> dict[str, Any]:
+def run_vigie(
+    urls: dict[int, str], m: int, window_s: float, settle_s: float, sim_pid: int
+) -> dict[str, Any]:
     from vigie.domain import tickets
 
     k = len(urls)
@@ -335,7 +365,9 @@ def run_vigie(urls: dict[int, str], m: int, window_s: float, settle_s: float) ->
             }
             http_json(f"{base}/internal/streams", token, "PUT", body)
             wait_online(f"{base}/internal/stats", token, k, 30 + k / 2)
-            time.sleep(1.0)  # every stream has a GOP cache before viewers join
+            # Streams past their start-up (RTSP probing of K streams at once) and with a GOP
+            # cache before viewers join: in service, viewers join long-running streams.
+            time.sleep(1.0 + k / 16)
             # M viewers on M distinct cameras, spread over the K cameras.
             cams = sorted(urls)
             viewed = [cams[i * k // m] for i in range(m)] if m else []
@@ -361,6 +393,7 @@ def run_vigie(urls: dict[int, str], m: int, window_s: float, settle_s: float) ->
             time.sleep(settle_s)
             # --- the window ---
             s0 = http_json(f"{base}/internal/stats", token)
+            load = Load(sim_pid, client.pid)
             t0, c0, l0 = time.monotonic(), cpu_s(media.pid), loop_cpu_s(media.pid)
             client.stdin.write("MARK\n")
             client.stdin.flush()
@@ -368,6 +401,7 @@ def run_vigie(urls: dict[int, str], m: int, window_s: float, settle_s: float) ->
             elapsed = time.monotonic() - t0
             cpu = cpu_s(media.pid) - c0
             loop_cpu = loop_cpu_s(media.pid) - l0
+            machine = load.end()
             s1 = http_json(f"{base}/internal/stats", token)  # viewers still attached
             mem1 = mem(media.pid)
             client.stdin.write("END\n")
@@ -436,13 +470,16 @@ def run_vigie(urls: dict[int, str], m: int, window_s: float, settle_s: float) ->
         "ttff_ms_p50": pct(ttff_ms, 0.50),
         "ttff_ms_p95": pct(ttff_ms, 0.95),
         "ttff_samples": len(ttff_ms),
+        "ttff_ms_max_viewers": 1000 * max((t or 0.0) for t in viewers["ttff_viewers_s"] or [0.0]),
+        "ttff_ms_max_probes": 1000 * max((t or 0.0) for t in viewers["ttff_probes_s"] or [0.0]),
         "ttff_not_keyframe": viewers["not_sync_first"],
         "latency_ms_p50": max(p50s) if p50s else float("nan"),
         "latency_ms_p95": max(p95s) if p95s else float("nan"),
+        "latency_ms_p95_median_stream": statistics.median(p95s) if p95s else float("nan"),
         "max_viewer_lag_s": max(lags) if lags else float("nan"),
         "max_catch_up_s": max((v["catch_up_s"] or 0.0) for v in views) if views else 0.0,
         "viewer_failures": failures,
-    }
+    } | machine
 
 
 # --- phase B: baseline ------------------------------------------------------------------
@@ -455,7 +492,9 @@ def progress_frames(path: Path) -> int:
     return last
 
 
-def run_baseline(urls: dict[int, str], window_s: float, warmup_s: float) -> dict[str, Any]:
+def run_baseline(
+    urls: dict[int, str], window_s: float, warmup_s: float, sim_pid: int
+) -> dict[str, Any]:
     k = len(urls)
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
     with tempfile.TemporaryDirectory(prefix="vigie-bench-ffmpeg-") as tmp:
@@ -466,13 +505,19 @@ def run_baseline(urls: dict[int, str], window_s: float, warmup_s: float) -> dict
                        "-progress", str(progress), "-stats_period", "0.5",
                        "-rtsp_transport", "tcp", "-i", url, "-c", "copy", "-f", "null", "-"]  # fmt: skip
                 procs.append((subprocess.Popen(cmd, stderr=subprocess.DEVNULL), progress))
+            # Every reader has output frames, then the warm-up (probing is not the steady state).
+            deadline = time.monotonic() + 30 + k / 2
+            while time.monotonic() < deadline and not all(progress_frames(f) for _, f in procs):
+                time.sleep(0.25)
             time.sleep(warmup_s)
+            f0 = [progress_frames(f) for _, f in procs]
+            load = Load(sim_pid)
             t0 = time.monotonic()
             c0 = [cpu_s(p.pid) for p, _ in procs]
-            f0 = [progress_frames(f) for _, f in procs]
             time.sleep(window_s)
-            elapsed = time.monotonic() - t0
             cpu = sum(cpu_s(p.pid) - c for (p, _), c in zip(procs, c0, strict=True))
+            elapsed = time.monotonic() - t0
+            machine = load.end()
             mems = [mem(p.pid) for p, _ in procs]
             fps = [(progress_frames(f) - n) / elapsed for (_, f), n in zip(procs, f0, strict=True)]
         finally:
@@ -491,7 +536,7 @@ def run_baseline(urls: dict[int, str], window_s: float, warmup_s: float) -> dict
         "pss_mb_per_stream": statistics.fmean(m["pss"] for m in mems),
         "rss_mb_per_stream": statistics.fmean(m["rss"] for m in mems),
         "fps_min": min(fps),  # from -progress every 0.5 s: approximate
-    }
+    } | machine
 
 
 # --- main ------------------------------------------------------------------------------
@@ -527,8 +572,9 @@ def main() -> int:
     started = time.monotonic()
     with SimServer(cameras, cache_dir=default_cache_dir()) as sim:
         urls = {c.id: sim.url(c.id) for c in cameras}
-        vigie = run_vigie(urls, m, window, settle_s=1.0 if args.quick else 3.0)
-        base = run_baseline(urls, window, warmup_s=3.0 + k / 16)
+        assert sim.pid is not None
+        vigie = run_vigie(urls, m, window, settle_s=1.0 if args.quick else 3.0, sim_pid=sim.pid)
+        base = run_baseline(urls, window, warmup_s=2.0, sim_pid=sim.pid)
     total_s = time.monotonic() - started
 
     cpu_limit = TARGET_CPU_RATIO * base["cpu_pct_per_stream"]
@@ -588,6 +634,10 @@ def main() -> int:
         ("max viewer lag s", fmt(vigie["max_viewer_lag_s"]), "", checks["max_viewer_lag_s"][1]),
         ("max catch-up s after join", fmt(vigie["max_catch_up_s"]), "", ""),
         ("viewer failures", str(vigie["viewer_failures"]), "", "0"),
+        ("machine busy, % of a core", fmt(NCPU * vigie["machine_busy_pct"]),
+         fmt(NCPU * base["machine_busy_pct"]), f"of {100 * NCPU}"),
+        ("simulator CPU %", fmt(vigie["sim_cpu_pct"]), fmt(base["sim_cpu_pct"]), ""),
+        ("viewer client CPU %", fmt(vigie["client_cpu_pct"]), "", ""),
     ]  # fmt: skip
     print(f"live bench: {k} cameras, {m} viewers, window {window:.0f} s, total {total_s:.0f} s")
     print(f"{'metric':<32} {'vigie':>16} {'baseline':>10}  target")
@@ -607,8 +657,10 @@ def main() -> int:
         name: r(vigie[name])
         for name in ("cpu_pct", "loop_cpu_pct", "pss_mb_per_stream", "rss_mb_per_stream_total", "rss_mb_0",
                      "rss_mb", "pss_mb", "fps_mean", "client_fps_min", "frames_lost_ingest",
-                     "frames_dropped_viewers", "frames_gaps_viewers", "ttff_samples",
-                     "ttff_not_keyframe", "max_catch_up_s", "viewer_failures", "window_s")
+                     "frames_dropped_viewers", "frames_gaps_viewers", "ttff_samples", "ttff_ms_max_viewers", "ttff_ms_max_probes",
+                     "latency_ms_p95_median_stream",
+                     "ttff_not_keyframe", "max_catch_up_s", "viewer_failures", "window_s", "machine_busy_pct",
+                     "sim_cpu_pct", "client_cpu_pct")
     }  # fmt: skip
     print(
         json.dumps(
