@@ -89,6 +89,11 @@ class Viewer:
         self.sent_frames = 0
         self.dropped_frames = 0
         self.skips = 0
+        # The cached GOP queued at attach (at the head of the queue): old content,
+        # but new to this viewer, so its lag counts from the attach instant and its
+        # fragments are not live delivery latency samples.
+        self.replay_pending = 0
+        self._replay_mono = 0.0
         self.on_latency: Callable[[float], None] | None = None
         self.on_finish: Callable[[int], None] | None = None
         self.byte_rate: Callable[[], float] = lambda: 0.0
@@ -121,9 +126,30 @@ class Viewer:
         self._queued_bytes += len(frag.data)
         self._wakeup.set()
 
+    def offer_replay(self, frags: list[Fragment], now_mono: float) -> None:
+        """Queue the stream's cached GOP (newest keyframe onwards) for a joining viewer."""
+        if self.closed:
+            return
+        self._replay_mono = now_mono
+        for frag in frags:
+            if self._waiting_key:
+                if not frag.is_key:
+                    self.dropped_frames += 1
+                    continue
+                self._waiting_key = False
+            self._queue.append(frag)
+            self._queued_bytes += len(frag.data)
+            self.replay_pending += 1
+        self._wakeup.set()
+
     def lag_s(self, newest_mono: float) -> float:
         oldest = self._oldest_fragment()
-        lag = 0.0 if oldest is None else newest_mono - oldest.read_mono
+        if oldest is None:
+            lag = 0.0
+        elif self.replay_pending > 0:
+            lag = newest_mono - self._replay_mono
+        else:
+            lag = newest_mono - oldest.read_mono
         if self._backlog_bytes is not None:
             rate = self.byte_rate()
             if rate > 0:
@@ -145,6 +171,7 @@ class Viewer:
                 kept.append(item)
         self._queue = kept
         self._queued_bytes = 0
+        self.replay_pending = 0
         self.skips += 1
 
     async def run(self) -> None:
@@ -164,7 +191,9 @@ class Viewer:
                     return
                 if isinstance(item, Fragment):
                     self.sent_frames += 1
-                    if self.on_latency is not None:
+                    if self.replay_pending > 0:
+                        self.replay_pending -= 1
+                    elif self.on_latency is not None:
                         self.on_latency(time.monotonic() - item.read_mono)
 
     def close(self) -> None:
@@ -223,13 +252,16 @@ class LiveStream:
             v.offer(frag)
 
     def attach(self, viewer: Viewer) -> None:
-        """Start a viewer at once from the cached GOP (newest keyframe)."""
+        """Start a viewer at once from the cached GOP (newest keyframe).
+
+        The GOP is up to a GOP's duration old: replayed through ``offer`` it would
+        trip the lag cut and the viewer would wait for the next keyframe instead.
+        """
         viewer.on_latency = self.latencies_s.append
         viewer.byte_rate = self.byte_rate
         if self.init is not None:
             viewer.offer_control(InitMessage(self.init))
-            for frag in self.gop:
-                viewer.offer(frag)
+            viewer.offer_replay(self.gop, time.monotonic())
         self.viewers.add(viewer)
 
     def detach(self, viewer: Viewer) -> None:
