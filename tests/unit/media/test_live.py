@@ -67,3 +67,20 @@ def test_backlog_in_the_socket_counts_as_lag() -> None:
     v.offer(frag(2, False, 0.08))  # still waiting for a keyframe
     v.offer(frag(25, True, 1.0))
     assert v.dropped_frames == 3
+
+
+def test_joining_late_in_a_long_gop_replays_it_without_a_cut() -> None:
+    """Regression: the cached GOP (up to 2 s old) must not count as lag on join."""
+
+    async def never(_: QueueItem) -> None:
+        raise AssertionError
+
+    s = LiveStream("1/main")
+    s.set_init(INIT)
+    for i in range(48):  # keyframe at 0, 1.9 s of GOP cached
+        s.publish(frag(i, i == 0, 100.0 + i * 0.04))
+    v = Viewer(jti="j", account_id=1, send=never)
+    s.attach(v)
+    s.publish(frag(48, False, 100.0 + 48 * 0.04))
+    assert v.skips == 0 and v.dropped_frames == 0
+    assert v.replay_pending == 48
