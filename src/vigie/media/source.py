@@ -13,7 +13,7 @@ import av
 RTSP_TIMEOUT_US = 4_000_000  # FFmpeg's own socket timeout; never PyAV's timeout= (CPU x3)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RawPacket:
     data: bytes
     pts_90k: int | None
@@ -61,15 +61,19 @@ class AvPacketSource:
 
     def packets(self) -> Iterator[RawPacket]:
         tb = self._time_base
+        native_90k = tb == Fraction(1, 90000)  # RTSP video: no rescaling per packet
         for packet in self._container.demux(self._stream):
             if packet.size == 0:
                 continue
-            yield RawPacket(
-                data=bytes(packet),
-                pts_90k=_to_90k(packet.pts, tb),
-                dts_90k=_to_90k(packet.dts, tb),
-                is_keyframe=bool(packet.is_keyframe),
-            )
+            if native_90k:
+                yield RawPacket(bytes(packet), packet.pts, packet.dts, packet.is_keyframe)
+            else:
+                yield RawPacket(
+                    bytes(packet),
+                    _to_90k(packet.pts, tb),
+                    _to_90k(packet.dts, tb),
+                    packet.is_keyframe,
+                )
 
     def close(self) -> None:
         self._container.close()
