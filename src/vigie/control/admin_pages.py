@@ -21,6 +21,7 @@ from vigie.admin import catalogue, charts, inventory, survey
 from vigie.admin import participation as part
 from vigie.admin.money import fmt_fr, fmt_pct
 from vigie.admin.subsidy import load_rules
+from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
 from vigie.control.api.admin_common import (
     MANAGER_ROLES,
@@ -254,4 +255,24 @@ def subsidy_page(request: Request, principal: Manager, db: DbSession) -> Respons
         active="subsidy",
         programmes=load_rules(),
         today=now(request).date().isoformat(),
+    )
+
+
+@router.get("/admin/catalogue", response_model=None)
+def catalogue_page(request: Request, principal: Manager, db: DbSession) -> Response:
+    """Every version of the service catalogue, the one in force first."""
+    catalogue.ensure_default(db=db)
+    versions = list(reversed(catalogue.list_versions(db=db)))
+    try:
+        in_force: int | None = catalogue.version_in_force(db=db, day=now(request).date()).id
+    except FailedPrecondition:
+        in_force = None
+    return _page(
+        request,
+        "admin/catalogue.html",
+        principal,
+        db,
+        active="catalogue",
+        versions=versions,
+        in_force=in_force,
     )

@@ -19,6 +19,7 @@ MANAGER_PAGES = [
     "/admin/scenarios",
     "/admin/scenarios/compare?ids=1&ids=2",
     "/admin/subsidy",
+    "/admin/catalogue",
 ]
 
 
@@ -172,3 +173,12 @@ def test_pages_load_only_local_assets(client: TestClient) -> None:
     for path in ["/admin", *MANAGER_PAGES]:
         html = client.get(path, headers=HTML).text
         assert not re.search(r'(src|href)="(https?:)?//', html), path
+
+
+def test_catalogue_page_lists_the_version_in_force(client: TestClient) -> None:
+    login(client, PROJECT)
+    r = client.get("/admin/catalogue", headers=HTML)
+    assert r.status_code == 200
+    page = text(r.text)
+    assert "2025-v1" in page and "en vigueur" in page
+    assert "Enregistrement (par caméra, par an)" in page and "120,00 €" in page
