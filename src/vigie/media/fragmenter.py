@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vigie.media import h264
-from vigie.media.fmp4 import TIMESCALE_90K, Sample, init_segment, media_segment
+from vigie.media.fmp4 import TIMESCALE_90K, init_segment, one_sample_segment
 
 MAX_JUMP_90K = 10 * TIMESCALE_90K  # a timestamp jump beyond this is a discontinuity
 
@@ -122,14 +122,18 @@ class H264Fragmenter:
         cts = (pts - dts) if (pts is not None and dts is not None and pts >= dts) else 0
         duration = self._last_duration
         self._sequence += 1
-        payload = h264.to_avcc(samples)
+        parts: list[bytes] = []
+        for nal in samples:  # AVCC framing, joined once with the boxes
+            parts.append(len(nal).to_bytes(4, "big"))
+            parts.append(nal)
+        data = one_sample_segment(self._sequence, out, duration, is_key, cts, parts)
         frag = Fragment(
-            data=media_segment(self._sequence, out, [Sample(payload, duration, is_key, cts)]),
+            data=data,
             is_key=is_key,
             dts_90k=out,
             duration_90k=duration,
             read_mono=read_mono,
-            payload_bytes=len(payload),
+            payload_bytes=len(data) - 112,
         )
         return new_init, frag
 

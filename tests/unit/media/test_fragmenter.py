@@ -106,3 +106,15 @@ def test_malformed_sps_is_refused() -> None:
     frag = H264Fragmenter()
     with pytest.raises(ValueError):
         frag.push(b"\x00\x00\x00\x01\x67\x64", pts=0, dts=0, read_mono=0)
+
+
+def test_one_sample_fast_path_is_byte_identical_to_the_box_tree() -> None:
+    from vigie.media.fmp4 import Sample, media_segment, one_sample_segment
+
+    nals = [b"\\x65" + bytes(range(256)) * 3, b"\\x06\\x05\\x01"]
+    avcc = b"".join(len(n).to_bytes(4, "big") + n for n in nals)
+    for key, cts in ((True, 0), (False, -3600), (False, 7200)):
+        parts = [p for n in nals for p in (len(n).to_bytes(4, "big"), n)]
+        fast = one_sample_segment(42, 123_456_789_012, 3600, key, cts, parts)
+        slow = media_segment(42, 123_456_789_012, [Sample(avcc, 3600, key, cts)])
+        assert fast == slow
