@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TICKS = os.sysconf("SC_CLK_TCK")
+from procstat import cpu_s, cpu_s_path, progress_frames, stop_all
+
 NCPU = os.cpu_count() or 1
 FPS = 25
 TIMESCALE = 90_000
@@ -50,19 +51,11 @@ FULL_CAMERAS, FULL_VIEWERS = 64, 16
 
 
 # --- /proc helpers -------------------------------------------------------------------
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, all threads
 
 
 def loop_cpu_s(pid: int) -> float:
     """CPU seconds of a process's main thread (the media process's event loop)."""
     return cpu_s_path(Path(f"/proc/{pid}/task/{pid}/stat"))
-
-
-def cpu_s_path(path: Path) -> float:
-    fields = path.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def machine_busy() -> tuple[float, float]:
@@ -483,13 +476,6 @@ def run_vigie(
 
 
 # --- phase B: baseline ------------------------------------------------------------------
-def progress_frames(path: Path) -> int:
-    last = 0
-    if path.exists():
-        for line in path.read_text(errors="replace").splitlines():
-            if line.startswith("frame="):
-                last = int(line.split("=", 1)[1] or 0)
-    return last
 
 
 def run_baseline(
@@ -521,14 +507,7 @@ def run_baseline(
             mems = [mem(p.pid) for p, _ in procs]
             fps = [(progress_frames(f) - n) / elapsed for (_, f), n in zip(procs, f0, strict=True)]
         finally:
-            for p, _ in procs:
-                p.send_signal(signal.SIGINT)
-            for p, _ in procs:
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_all((p for p, _ in procs), signal.SIGINT)
     return {
         "window_s": elapsed,
         "cpu_pct": 100 * cpu / elapsed,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from procstat import cpu_s, progress_frames, stop_all
 from vigie.sim.clips import ClipSpec
 from vigie.sim.runner import SimCamera, SimServer, default_cache_dir
 
-TICKS = os.sysconf("SC_CLK_TCK")
 CLIP = ClipSpec(
     label="Vigie bench 1080p",
     width=1920,
@@ -35,21 +34,6 @@ CLIP = ClipSpec(
 )
 TARGET_CPU_PCT_PER_STREAM = 1.5
 TARGET_FPS_MIN = 24.0
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
-def frames(progress: Path) -> int:
-    last = 0
-    if not progress.exists():
-        return 0
-    for line in progress.read_text(errors="replace").splitlines():
-        if line.startswith("frame="):
-            last = int(line.split("=", 1)[1] or 0)
-    return last
 
 
 def run(n: int, warmup_s: float, window_s: float, cache_dir: Path) -> dict[str, float]:
@@ -66,7 +50,7 @@ def run(n: int, warmup_s: float, window_s: float, cache_dir: Path) -> dict[str, 
         time.sleep(warmup_s)
         t0, s0 = time.monotonic(), cpu_s(sim.pid)
         c0 = [cpu_s(p.pid) for p, _ in clients]
-        f0 = [frames(f) for _, f in clients]
+        f0 = [progress_frames(f) for _, f in clients]
         time.sleep(window_s)
         elapsed = time.monotonic() - t0
         server_pct = 100 * (cpu_s(sim.pid) - s0) / elapsed
@@ -74,14 +58,10 @@ def run(n: int, warmup_s: float, window_s: float, cache_dir: Path) -> dict[str, 
             100 * sum(cpu_s(p.pid) - c for (p, _), c in zip(clients, c0, strict=True)) / elapsed
         )
         # Progress is written every 0.5 s: allow for that granularity.
-        fps = [(frames(f) - f0_) / elapsed for (_, f), f0_ in zip(clients, f0, strict=True)]
-        for p, _ in clients:
-            p.send_signal(signal.SIGINT)
-        for p, _ in clients:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        fps = [
+            (progress_frames(f) - f0_) / elapsed for (_, f), f0_ in zip(clients, f0, strict=True)
+        ]
+        stop_all((p for p, _ in clients), signal.SIGINT)
     return {
         "cameras": n,
         "server_cpu_pct": round(server_pct, 1),
