@@ -119,6 +119,7 @@ _ONE_SAMPLE = struct.Struct(
     ">I4s" + "I4sII" + "I4s" + "I4sII" + "I4sIQ" + "I4sIIi" + "IIIi" + "I4s"
 )
 _ONE_SAMPLE_MOOF_SIZE = 104
+ONE_SAMPLE_HEADER_BYTES = _ONE_SAMPLE_MOOF_SIZE + 8  # moof + mdat header
 
 
 def one_sample_segment(
@@ -140,7 +141,7 @@ def one_sample_segment(
         80, b"traf",
         16, b"tfhd", 0x020000, TRACK_ID,
         20, b"tfdt", 0x01000000, base_dts_90k,
-        36, b"trun", 0x01000F01, 1, _ONE_SAMPLE_MOOF_SIZE + 8,
+        36, b"trun", 0x01000F01, 1, ONE_SAMPLE_HEADER_BYTES,
         duration_90k, size, SAMPLE_FLAGS_SYNC if is_sync else SAMPLE_FLAGS_NON_SYNC, cts_offset_90k,
         8 + size, b"mdat",
     )  # fmt: skip

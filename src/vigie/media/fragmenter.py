@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vigie.media import h264
-from vigie.media.fmp4 import TIMESCALE_90K, init_segment, one_sample_segment
+from vigie.media.fmp4 import (
+    ONE_SAMPLE_HEADER_BYTES,
+    TIMESCALE_90K,
+    init_segment,
+    one_sample_segment,
+)
 
 MAX_JUMP_90K = 10 * TIMESCALE_90K  # a timestamp jump beyond this is a discontinuity
 
@@ -133,7 +138,7 @@ class H264Fragmenter:
             dts_90k=out,
             duration_90k=duration,
             read_mono=read_mono,
-            payload_bytes=len(data) - 112,
+            payload_bytes=len(data) - ONE_SAMPLE_HEADER_BYTES,
         )
         return new_init, frag
 
