@@ -15,10 +15,16 @@ from vigie.control.deps import Principal
 from vigie.domain import roles
 from vigie.storage.models import Camera
 
+# What an image access is for; every image path names one.
+PURPOSES = ("live", "snapshot", "playback", "export")
+
 
 class AccessPolicy(Protocol):
-    def camera_for_images(self, db: Session, principal: Principal, camera_id: int) -> Camera:
-        """Return the camera if ``principal`` may see its images now, else raise.
+    def camera_for_images(
+        self, db: Session, principal: Principal, camera_id: int, purpose: str = "live"
+    ) -> Camera:
+        """Return the camera if ``principal`` may see its images now for ``purpose``
+        (one of ``PURPOSES``), else raise.
 
         A camera the principal may not see is reported as not found, so that no
         answer leaks whether another commune's camera exists.
@@ -33,7 +39,9 @@ class AccessPolicy(Protocol):
 class RolePolicy:
     """Baseline policy: image roles see every enabled camera; others none."""
 
-    def camera_for_images(self, db: Session, principal: Principal, camera_id: int) -> Camera:
+    def camera_for_images(
+        self, db: Session, principal: Principal, camera_id: int, purpose: str = "live"
+    ) -> Camera:
         camera = db.get(Camera, camera_id)
         if camera is None or not camera.enabled or principal.role not in roles.IMAGE_ROLES:
             raise NotFound(t("camera.not_found"))

@@ -8,9 +8,10 @@ the same ``Base`` so that one Alembic history covers them all.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from vigie.storage.types import UTCDateTime
@@ -66,11 +67,63 @@ class Camera(Base):
     kind: Mapped[str] = mapped_column(String(20), default="fixed")
     description: Mapped[str] = mapped_column(Text, default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The prefectoral authorisation that covers this camera; it fixes the
+    # retention of its recordings and whether its images may be served.
+    authorisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("authorisations.id"), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     commune: Mapped[Commune] = relationship()
     site: Mapped[Site | None] = relationship()
+    authorisation: Mapped[Authorisation | None] = relationship()
+
+
+class Authorisation(Base):
+    """A prefectoral authorisation of video protection (CSI L252-1, valid 5 years).
+
+    Calendar dates (``issued_on``, ``expires_on``) are dates of the prefect's
+    order, in Europe/Paris; retention bounds are whole days (CSI L252-5: at
+    most 30).
+    """
+
+    __tablename__ = "authorisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee_code"), index=True)
+    number: Mapped[str] = mapped_column(String(100), unique=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    purposes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    retention_min_days: Mapped[int] = mapped_column(Integer, default=0)
+    retention_max_days: Mapped[int] = mapped_column(Integer)
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    commune: Mapped[Commune] = relationship()
+
+
+class AuditEntry(Base):
+    """One line of the append-only audit log; each carries the hash of the previous.
+
+    Written only through ``vigie.storage.audit.append``; never updated, never
+    purged with the video (kept 3 years by default).
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_account_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    commune_insee: Mapped[str | None] = mapped_column(String(5), nullable=True, index=True)
+    target: Mapped[str] = mapped_column(String(300), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class AccountCommune(Base):
