@@ -107,10 +107,13 @@ class MediaServer:
     # --- lifecycle ------------------------------------------------------------
     async def _on_startup(self, _app: web.Application) -> None:
         self.hub = LiveHub(asyncio.get_running_loop())
+        self.hub.start()
 
     async def _on_shutdown(self, _app: web.Application) -> None:
         for w in self.workers.values():
             w.stop()
+        if self.hub is not None:
+            await self.hub.stop()
         for viewer, ws in list(self._sockets.items()):
             viewer.close()
             await ws.close()
