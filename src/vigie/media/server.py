@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import io
 import json
 import logging
@@ -420,7 +421,22 @@ def _rss_bytes() -> int:
         return 0
 
 
+# Cyclic garbage collection tuned for a process that allocates a few short-lived,
+# acyclic objects per frame (packets, fragments) at ~1,600 frames per second:
+# with CPython's default threshold (700) collections ran ~25 times a second and
+# walked the whole heap regularly — 13 % of the process's CPU under perf.
+# Everything allocated at start-up is frozen out of the collector's sight.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_gc() -> None:
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run_media_process(*, secret: str, host: str, port: int, index: int, max_streams: int) -> None:
     server = MediaServer(secret=secret, index=index, max_streams=max_streams)
+    tune_gc()
     log.info("media process %d listening on %s:%d", index, host, port)
     web.run_app(server.app, host=host, port=port, print=None, access_log=None, handle_signals=True)
