@@ -7,9 +7,16 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigie.domain.communes import load_reference_communes
+from vigie.domain.signing import derive_key
+from vigie.storage import audit
 from vigie.storage.db import make_engine, make_sessionmaker, session_scope
 from vigie.storage.migrate import upgrade
 from vigie.storage.repositories import upsert_communes
+
+
+@pytest.fixture(autouse=True)
+def _audit_key() -> None:
+    audit.set_key(derive_key(TEST_SECRET, "audit"))
 
 
 @pytest.fixture
@@ -61,6 +68,74 @@ def make_account(
         return account.id
 
 
+ALL_WEEK = [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]
+
+
+def grant_images(
+    factory: sessionmaker[Session],
+    account_id: int,
+    camera_ids: list[int],
+    *,
+    windows: list[dict[str, str | int]] | None = None,
+) -> None:
+    """Give an account what the authority model requires to see these cameras:
+    a valid authorisation for each camera, an agrément (centre and commune
+    operators), the commune scope (commune roles), a delegation (centre, national
+    police)."""
+    from datetime import date
+
+    from vigie.control.authority import AGREMENT_ROLES, CENTRE_ROLES, LOCAL_ROLES
+    from vigie.domain import roles as r
+    from vigie.storage.models import (
+        AccountCommune,
+        Agrement,
+        AgrementAuthorisation,
+        Authorisation,
+        Camera,
+        Delegation,
+    )
+
+    with session_scope(factory) as s:
+        account = s.get(Account, account_id)
+        assert account is not None
+        auth_ids: set[int] = set()
+        communes: set[str] = set()
+        for cid in camera_ids:
+            cam = s.get(Camera, cid)
+            assert cam is not None
+            communes.add(cam.commune_insee)
+            if cam.authorisation_id is None:
+                auth = Authorisation(
+                    commune_insee=cam.commune_insee, number=f"T-{cam.commune_insee}-{cid}",
+                    issued_on=date(2024, 1, 1), expires_on=date(2028, 12, 31),
+                    retention_min_days=0, retention_max_days=30,
+                )  # fmt: skip
+                s.add(auth)
+                s.flush()
+                cam.authorisation_id = auth.id
+            auth_ids.add(cam.authorisation_id)
+        if account.role in AGREMENT_ROLES:
+            s.add(
+                Agrement(
+                    account_id=account.id,
+                    reference=f"AGR-{account.id}-{len(auth_ids)}-{min(auth_ids, default=0)}",
+                    issued_on=date(2024, 1, 1),
+                    vetted_on=date(2024, 1, 1),
+                    expires_on=date(2028, 12, 31),
+                    authorisations=[
+                        AgrementAuthorisation(authorisation_id=a) for a in sorted(auth_ids)
+                    ],
+                )
+            )
+        if account.role in LOCAL_ROLES or account.role == r.NATIONAL_POLICE:
+            have = {c.commune_insee for c in account.communes}
+            account.communes += [AccountCommune(commune_insee=c) for c in communes - have]
+        if account.role in CENTRE_ROLES or account.role == r.NATIONAL_POLICE:
+            grantee = "national_police" if account.role == r.NATIONAL_POLICE else "cmsu"
+            for code in communes:
+                s.add(Delegation(commune_insee=code, grantee=grantee, windows=windows or ALL_WEEK))
+
+
 class ApiClient(TestClient):
     csrf: str = ""
 
@@ -73,7 +148,10 @@ class ApiClient(TestClient):
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, secret_key=TEST_SECRET, media_base_port=18100)
+    # The second factor has its own tests; elsewhere it is off so that tests sign in simply.
+    return Settings(
+        data_dir=tmp_path, secret_key=TEST_SECRET, media_base_port=18100, totp_required=False
+    )
 
 
 @pytest.fixture

@@ -98,6 +98,7 @@ def running_stack(
     env.update(
         VIGIE_DATA_DIR=str(data_dir), VIGIE_SECRET_KEY=SECRET, VIGIE_PORT=str(web_port),
         VIGIE_MEDIA_BASE_PORT=str(media_port), VIGIE_DEMO="0", VIGIE_LOG_LEVEL="INFO",
+        VIGIE_TOTP_REQUIRED="0",
     )  # fmt: skip
     data_dir.mkdir(parents=True)
     url = f"sqlite:///{data_dir / 'vigie.db'}"
@@ -110,7 +111,7 @@ def running_stack(
     rows += [(name, commune, u, None) for name, commune, u in extra]
     engine = make_engine(url)
     with session_scope(make_sessionmaker(engine)) as s:
-        seed(s, rows, admin_data=False)
+        seed(s, rows, admin_data=False, lille_nights_only=False)
     engine.dispose()
     log_path = tmp_path / "vigie.log"
     with open(log_path, "wb") as log:

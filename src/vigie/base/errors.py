@@ -47,3 +47,9 @@ class FailedPrecondition(VigieError):
 
 class Unavailable(VigieError):
     kind = "unavailable"
+
+
+class ResourceExhausted(VigieError):
+    """Too many attempts or requests: wait, then retry."""
+
+    kind = "resource_exhausted"

@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     )
     ticket_ttl_s: int = Field(30, ge=5, le=600, description="Lifetime of a live ticket.")
     demo: bool = Field(False, description="Demo mode: allows the placeholder secret.")
+    totp_required: bool = Field(
+        True,
+        description="Require a TOTP second factor for every role that sees images "
+        "(without it, such accounts sign in but are shown no image until enrolled).",
+    )
+    admin_image_access: bool = Field(
+        False,
+        description="Let metropolitan administrators see images (off: technical role only).",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, le=100, description="Consecutive failed sign-ins before an account is locked."
+    )
+    login_lockout_s: int = Field(900, ge=10, description="How long a locked account stays locked.")
+    session_max_age_s: int = Field(12 * 3600, ge=300, description="Lifetime of a sign-in session.")
     log_level: str = Field("INFO", description="Python logging level.")
 
     @model_validator(mode="after")

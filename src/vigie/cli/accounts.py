@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -42,7 +43,9 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def _create(args: argparse.Namespace) -> int:
+    from vigie.control.deps import audit_key
     from vigie.control.passwords import hash_password
+    from vigie.storage import audit
     from vigie.storage.db import make_engine, make_sessionmaker, session_scope
     from vigie.storage.models import Account, AccountCommune, Commune
 
@@ -73,6 +76,10 @@ def _create(args: argparse.Namespace) -> int:
                 communes=[AccountCommune(commune_insee=c) for c in args.commune],
             )
         )
+        audit.set_key(audit_key(settings))
+        audit.append(db, at=datetime.now(UTC), action="account_created", actor="cli",
+                     target=f"account:{args.username}",
+                     details={"role": args.role, "communes": args.commune})  # fmt: skip
     print(f"account {args.username} created ({args.role})")
     return 0
 

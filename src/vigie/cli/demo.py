@@ -57,10 +57,16 @@ def demo_environment(data_dir: Path) -> None:
     os.environ.setdefault("VIGIE_DEMO", "1")
     os.environ.setdefault("VIGIE_DATA_DIR", str(data_dir))
     os.environ.setdefault("VIGIE_SECRET_KEY", PLACEHOLDER_SECRET)
+    # Demo only: no second factor to enrol before seeing images (production default: required).
+    os.environ.setdefault("VIGIE_TOTP_REQUIRED", "0")
 
 
 def seed(
-    session: Session, cameras: list[tuple[str, str, str, str | None]], *, admin_data: bool = True
+    session: Session,
+    cameras: list[tuple[str, str, str, str | None]],
+    *,
+    admin_data: bool = True,
+    lille_nights_only: bool = True,
 ) -> None:
     """Communes, demo accounts, cameras (name, commune, main URL, sub URL), admin data."""
     from vigie.control.passwords import hash_password
@@ -84,8 +90,75 @@ def seed(
             session.add(cam)
         cam.commune_insee, cam.main_url, cam.sub_url, cam.enabled = commune, main_url, sub_url, True
     session.flush()
+    _seed_rights(session, lille_nights_only)
     if admin_data:
         _seed_admin(session)
+
+
+# Lille hands its cameras to the centre on weeknights and at weekends; the other
+# demo communes around the clock.
+NIGHTS_AND_WEEKENDS = [{"weekday": d, "start": "20:00", "end": "08:00"} for d in range(5)] + [
+    {"weekday": d, "start": "00:00", "end": "24:00"} for d in (5, 6)
+]
+ALL_WEEK = [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]
+
+
+def _seed_rights(session: Session, lille_nights_only: bool) -> None:
+    """Prefectoral authorisations, agréments of the centre's operators, delegations."""
+    from vigie.control.authority import five_years_after
+    from vigie.storage.models import (
+        Account,
+        Agrement,
+        AgrementAuthorisation,
+        Authorisation,
+        Camera,
+        Delegation,
+    )
+
+    today = datetime.now(UTC).date()
+    issued = today.replace(year=today.year - 1)
+    auth_ids = []
+    for code, _name in DEMO_COMMUNES:
+        number = f"DEMO-{code}-VP"
+        auth = session.scalar(select(Authorisation).where(Authorisation.number == number))
+        if auth is None:
+            auth = Authorisation(
+                commune_insee=code, number=number, issued_on=issued,
+                expires_on=five_years_after(issued), purposes=["sécurité des personnes et des biens"],
+                retention_min_days=0, retention_max_days=14 if code == "59350" else 30,
+                recipients=["police municipale", "police nationale"],
+            )  # fmt: skip
+            session.add(auth)
+            session.flush()
+        auth_ids.append(auth.id)
+        for cam in session.scalars(select(Camera).where(Camera.commune_insee == code)):
+            cam.authorisation_id = auth.id
+        if session.scalar(select(Delegation).where(Delegation.commune_insee == code)) is None:
+            nights = lille_nights_only and code == "59350"
+            session.add(
+                Delegation(
+                    commune_insee=code,
+                    grantee="cmsu",
+                    label="Nuits et week-ends" if nights else "24 h/24",
+                    windows=NIGHTS_AND_WEEKENDS if nights else ALL_WEEK,
+                )
+            )
+    for username in ("operateur", "superviseur"):
+        account = session.scalar(select(Account).where(Account.username == username))
+        assert account is not None
+        ref = f"DEMO-AGR-{username.upper()}"
+        if session.scalar(select(Agrement).where(Agrement.reference == ref)) is None:
+            session.add(
+                Agrement(
+                    account_id=account.id,
+                    reference=ref,
+                    issued_on=issued,
+                    vetted_on=issued,
+                    expires_on=five_years_after(issued),
+                    authorisations=[AgrementAuthorisation(authorisation_id=a) for a in auth_ids],
+                )
+            )
+    session.flush()
 
 
 def _seed_admin(session: Session) -> None:
@@ -171,6 +244,9 @@ def _run(args: argparse.Namespace) -> int:
             lines.append(f"    {username:<12} / {password:<24} {display}")
         lines += [
             f"  Caméras simulées : {len(sim_cams)} sur {len(DEMO_COMMUNES)} communes (RTSP port {sim.port})",
+            "  Droits de démonstration : Roubaix, Tourcoing et Villeneuve-d'Ascq délèguent leurs",
+            "  caméras au centre 24 h/24 ; Lille les nuits (20:00–08:00) et le week-end — le maire",
+            "  de Lille voit toujours les siennes. Double authentification désactivée (démo).",
             "  Ctrl-C pour arrêter.",
             "",
         ]

@@ -16,6 +16,7 @@ from vigie.base.errors import VigieError
 COMMANDS = [
     "vigie.cli.db",
     "vigie.cli.accounts",
+    "vigie.cli.audit",
     "vigie.cli.serve",
     "vigie.cli.media",
     "vigie.cli.sim",

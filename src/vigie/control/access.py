@@ -1,6 +1,7 @@
-"""The access check that guards every image path (live, snapshot; later
-playback and export). It is a small protocol so that the authority model
-(agréments, delegations, time windows) plugs in without touching the routes.
+"""The access check that guards every image path (live, snapshot, playback,
+export). A small protocol; the implementation is the authority model
+(``vigie.control.authority.AuthorityPolicy``: agréments, authorisations,
+delegations, time windows).
 """
 
 from __future__ import annotations
@@ -9,10 +10,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from vigie.base.errors import NotFound
-from vigie.base.i18n import t
 from vigie.control.deps import Principal
-from vigie.domain import roles
 from vigie.storage.models import Camera
 
 # What an image access is for; every image path names one.
@@ -34,18 +32,3 @@ class AccessPolicy(Protocol):
     def visible_camera_ids(self, db: Session, principal: Principal) -> set[int] | None:
         """Cameras the principal may list; None means all."""
         ...
-
-
-class RolePolicy:
-    """Baseline policy: image roles see every enabled camera; others none."""
-
-    def camera_for_images(
-        self, db: Session, principal: Principal, camera_id: int, purpose: str = "live"
-    ) -> Camera:
-        camera = db.get(Camera, camera_id)
-        if camera is None or not camera.enabled or principal.role not in roles.IMAGE_ROLES:
-            raise NotFound(t("camera.not_found"))
-        return camera
-
-    def visible_camera_ids(self, db: Session, principal: Principal) -> set[int] | None:
-        return None

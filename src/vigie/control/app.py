@@ -19,20 +19,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from vigie import __version__
 from vigie.base.settings import Settings
 from vigie.control import pages
-from vigie.control.access import AccessPolicy, RolePolicy
+from vigie.control.access import AccessPolicy
 from vigie.control.api import auth, core
+from vigie.control.authority import AuthorityPolicy, SessionWatch
+from vigie.control.deps import audit_key
 from vigie.control.errors import install_error_handlers
 from vigie.control.media_directory import MediaDirectory
+from vigie.storage import audit
 from vigie.storage.db import make_engine, make_sessionmaker
 from vigie.storage.models import Camera
 
 log = logging.getLogger(__name__)
 
 STATS_EVERY_S = 2.0
+RECHECK_EVERY_S = 1.0  # open sessions whose right ended close within ~2 s
 PUSH_EVERY_S = 10.0
 
 # Routers of other domains register here (module path, attribute name).
 EXTRA_ROUTERS: list[tuple[str, str]] = [
+    ("vigie.control.api.authority", "router"),
     ("vigie.control.api.admin_finance", "router"),
     ("vigie.control.api.admin_inventory", "router"),
     ("vigie.control.api.admin_surveys", "router"),
@@ -67,6 +72,16 @@ def create_app(
         await directory.push(cams)
         await directory.refresh_stats()
 
+    watch = SessionWatch(sessions, directory, settings)
+
+    async def _watch_rights() -> None:
+        while True:
+            try:
+                await watch.run_once()
+            except Exception:
+                log.exception("re-checking open sessions failed")
+            await asyncio.sleep(RECHECK_EVERY_S)
+
     async def _background() -> None:
         last_push = -PUSH_EVERY_S
         loop = asyncio.get_running_loop()
@@ -83,9 +98,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_background()) if background else None
+        tasks = (
+            [asyncio.create_task(_background()), asyncio.create_task(_watch_rights())]
+            if background
+            else []
+        )
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -101,7 +120,9 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.media = directory
-    app.state.access_policy = access_policy or RolePolicy()
+    app.state.access_policy = access_policy or AuthorityPolicy(settings)
+    app.state.session_watch = watch
+    audit.set_key(audit_key(settings))
     sync: Callable[[], Awaitable[None]] = sync_media
     app.state.sync_media = sync
     install_error_handlers(app)

@@ -6,27 +6,29 @@ authenticated unless it says otherwise.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigie.base.errors import PermissionDenied, Unauthenticated
 from vigie.base.i18n import t
 from vigie.base.settings import Settings
-from vigie.domain.signing import derive_key, verify
+from vigie.domain.signing import derive_key
 from vigie.storage.db import session_scope
-from vigie.storage.models import Account
+from vigie.storage.models import Account, ApiToken, UserSession
 
 SESSION_COOKIE = "vigie_session"
 CSRF_COOKIE = "vigie_csrf"
 CSRF_HEADER = "x-csrf-token"
-SESSION_MAX_AGE_S = 12 * 3600
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+TOKEN_PREFIX = "vgt_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,12 @@ class Principal:
     account_id: int
     username: str
     role: str
+    mfa: bool = False  # a second factor was given in this session
+    session: str | None = None  # the session's token hash (None for API tokens)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def get_settings(request: Request) -> Settings:
@@ -49,26 +57,50 @@ def get_db(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db)]
 
 
-def session_key(settings: Settings) -> bytes:
-    return derive_key(settings.secret_key, "session")
+def audit_key(settings: Settings) -> bytes:
+    return derive_key(settings.secret_key, "audit")
+
+
+def _from_api_token(db: Session, token: str) -> Principal:
+    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    now = datetime.now(UTC)
+    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
+        raise Unauthenticated(t("auth.token_invalid"))
+    account = db.get(Account, row.account_id)
+    if account is None or not account.is_active:
+        raise Unauthenticated(t("auth.token_invalid"))
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+    return Principal(account_id=account.id, username=account.username, role=account.role)
 
 
 def current_principal(request: Request, db: DbSession) -> Principal:
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return _from_api_token(db, authorization[7:].strip())
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise Unauthenticated(t("auth.required"))
-    payload = verify(token, session_key(get_settings(request)))
-    if time.time() - float(payload.get("iat", 0)) > SESSION_MAX_AGE_S:
+    row = db.get(UserSession, token_hash(token))
+    if row is None:
+        raise Unauthenticated(t("auth.required"))
+    if row.expires_at <= datetime.now(UTC):
+        db.delete(row)
         raise Unauthenticated(t("auth.expired"))
-    account = db.get(Account, int(payload.get("aid", 0)))
+    account = db.get(Account, row.account_id)
     if account is None or not account.is_active:
         raise Unauthenticated(t("auth.required"))
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
-        expected = str(payload.get("csrf", ""))
-        if not expected or not hmac.compare_digest(sent, expected):
+        if not hmac.compare_digest(sent, row.csrf):
             raise PermissionDenied(t("auth.csrf"))
-    return Principal(account_id=account.id, username=account.username, role=account.role)
+    return Principal(
+        account_id=account.id,
+        username=account.username,
+        role=account.role,
+        mfa=row.mfa,
+        session=row.token_hash,
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from vigie.base.errors import VigieError
 
 STATUS_BY_KIND = {
+    "resource_exhausted": 429,
     "not_found": 404,
     "permission_denied": 403,
     "unauthenticated": 401,

@@ -118,6 +118,23 @@ class MediaDirectory:
     def status_of(self, camera_id: int, kind: str) -> dict[str, Any] | None:
         return self.last_stats.get(stream_key(camera_id, kind))
 
+    async def open_sessions(self) -> tuple[list[dict[str, Any]], bool]:
+        """Open image sessions on every media process, and whether every process
+        answered (if not, sessions missing from the list may still be open)."""
+        async with httpx.AsyncClient(timeout=2.0, headers=self._headers) as client:
+            results = await asyncio.gather(
+                *(client.get(f"{n.internal_url}/internal/sessions") for n in self.nodes),
+                return_exceptions=True,
+            )
+        out: list[dict[str, Any]] = []
+        complete = True
+        for res in results:
+            if isinstance(res, BaseException) or res.status_code != 200:
+                complete = False
+                continue
+            out.extend(res.json()["sessions"])
+        return out, complete
+
     async def revoke(
         self,
         *,

@@ -15,6 +15,7 @@ class Strict(BaseModel):
 class LoginIn(Strict):
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)
+    totp: str | None = Field(None, max_length=10, description="6-digit code when enrolled.")
 
 
 class MeOut(BaseModel):
@@ -23,6 +24,10 @@ class MeOut(BaseModel):
     display_name: str
     role: str
     csrf: str
+    communes: list[str] = []
+    mfa: bool = False
+    totp_enabled: bool = False
+    totp_enrolment_required: bool = False
 
 
 class CommuneOut(BaseModel):
@@ -124,6 +129,7 @@ class CameraOut(BaseModel):
 class TicketIn(Strict):
     stream: Literal["main", "sub"] = "sub"
     purpose: Literal["live", "snapshot"] = "live"
+    reason: str = Field("", max_length=500, description="Why (kept in the audit log).")
 
 
 class TicketOut(BaseModel):

@@ -100,6 +100,7 @@ class MediaServer:
                 web.put("/internal/streams", self._put_streams),
                 web.get("/internal/stats", self._stats),
                 web.post("/internal/revoke", self._revoke),
+                web.get("/internal/sessions", self._sessions),
             ]
         )
         self.app.on_startup.append(self._on_startup)
@@ -220,6 +221,27 @@ class MediaServer:
                 self._close_viewer(viewer, "live.revoked", WS_CLOSE_REVOKED)
                 closed += 1
         return web.json_response({"closed": closed})
+
+    async def _sessions(self, request: web.Request) -> web.Response:
+        """Open image sessions, for the control plane's periodic re-check of rights."""
+        self._require_internal(request)
+        out = []
+        for viewer in self._sockets:
+            ticket = viewer.ticket
+            if ticket is None:
+                continue
+            out.append(
+                {
+                    "jti": ticket.jti,
+                    "account_id": ticket.account_id,
+                    "camera_id": ticket.camera_id,
+                    "stream": ticket.stream,
+                    "purpose": ticket.purpose,
+                    "commune": ticket.commune,
+                    "iat": ticket.iat,
+                }
+            )
+        return web.json_response({"sessions": out})
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "streams": len(self.workers)})

@@ -147,5 +147,129 @@ class Account(Base):
     role: Mapped[str] = mapped_column(String(40))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Sign-in protection: consecutive failures and the lockout they caused.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # RFC 6238 second factor: base32 secret once enrolled, last accepted time step.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
 
     communes: Mapped[list[AccountCommune]] = relationship(cascade="all, delete-orphan")
+
+
+class UserSession(Base):
+    """A server-side sign-in session; the cookie holds a random token, the table its hash."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    mfa: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    client: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ApiToken(Base):
+    """A token for integrations (``Authorization: Bearer``), stored as a hash."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AgrementAuthorisation(Base):
+    __tablename__ = "agrement_authorisations"
+
+    agrement_id: Mapped[int] = mapped_column(
+        ForeignKey("agrements.id", ondelete="CASCADE"), primary_key=True
+    )
+    authorisation_id: Mapped[int] = mapped_column(ForeignKey("authorisations.id"), primary_key=True)
+
+
+class Agrement(Base):
+    """The prefect's approval of a non-police operator (CSI L132-14-1).
+
+    Dates are calendar dates of the prefect's decision (Europe/Paris).
+    """
+
+    __tablename__ = "agrements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    vetted_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="valid")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    authorisations: Mapped[list[AgrementAuthorisation]] = relationship(cascade="all, delete-orphan")
+
+
+class DelegationCamera(Base):
+    __tablename__ = "delegation_cameras"
+
+    delegation_id: Mapped[int] = mapped_column(
+        ForeignKey("delegations.id", ondelete="CASCADE"), primary_key=True
+    )
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Delegation(Base):
+    """A commune hands viewing of its cameras to the centre (or to national police).
+
+    ``windows``: weekly windows in Europe/Paris wall-clock time
+    (``[{"weekday": 0, "start": "20:00", "end": "08:00"}]``); ``spans``: one-off
+    handovers in UTC (``[{"start": iso, "end": iso}]``). ``all_cameras`` or the
+    listed cameras. Revoked at once by setting ``revoked_at``.
+    """
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee_code"), index=True)
+    grantee: Mapped[str] = mapped_column(String(30), default="cmsu")
+    label: Mapped[str] = mapped_column(String(200), default="")
+    all_cameras: Mapped[bool] = mapped_column(Boolean, default=True)
+    windows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    spans: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+
+    cameras: Mapped[list[DelegationCamera]] = relationship(cascade="all, delete-orphan")
+
+
+class AuditAnchor(Base):
+    """The audit chain's ends, MAC'd with the server secret: the newest entry
+    (so truncation is seen) and the oldest kept one (after the 3-year purge)."""
+
+    __tablename__ = "audit_anchor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    head_id: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    base_id: Mapped[int] = mapped_column(Integer, default=1)
+    base_prev_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))

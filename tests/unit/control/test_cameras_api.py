@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import ApiClient, make_account
+from tests.conftest import ApiClient, grant_images, make_account
 from vigie.domain import roles
 
 CAM = {
@@ -112,13 +112,16 @@ def test_operator_cannot_create_cameras(
 
 def test_tickets(api: ApiClient, session_factory: sessionmaker[Session]) -> None:
     make_account(session_factory, "admin", roles.METRO_ADMIN)
-    make_account(session_factory, "op", roles.CMSU_OPERATOR)
+    op = make_account(session_factory, "op", roles.CMSU_OPERATOR)
     api.login("admin")
     cam = api.post("/api/cameras", json=CAM).json()
     # The technical administrator has no image access: the camera is "not found".
     r = api.post(f"/api/cameras/{cam['id']}/tickets", json={"stream": "sub"})
     assert r.status_code == 404
     api.login("op")
+    # No agrément, no delegation yet: not found either.
+    assert api.post(f"/api/cameras/{cam['id']}/tickets", json={"stream": "sub"}).status_code == 404
+    grant_images(session_factory, op, [cam["id"]])
     r = api.post(f"/api/cameras/{cam['id']}/tickets", json={"stream": "sub"})
     assert r.status_code == 200, r.text
     t = r.json()

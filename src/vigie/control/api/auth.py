@@ -1,80 +1,310 @@
-"""Sign-in and sign-out with a signed session cookie (HttpOnly, SameSite=Strict)."""
+"""Sign-in, sign-out (here or everywhere), second factor (TOTP) and API tokens.
+
+Sessions live server-side (``user_sessions``); the cookie carries a random
+token (HttpOnly, SameSite=Strict, Secure behind TLS) and a fresh one is made
+at every sign-in, so a planted cookie is never adopted (no fixation). Failed
+sign-ins lock the account for a while and are throttled per client address.
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections import defaultdict, deque
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import select
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, select
 
-from vigie.base.errors import Unauthenticated
+from vigie.base.errors import InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
 from vigie.base.i18n import t
 from vigie.control.deps import (
     CSRF_COOKIE,
     SESSION_COOKIE,
-    SESSION_MAX_AGE_S,
+    TOKEN_PREFIX,
     CurrentPrincipal,
     DbSession,
+    Principal,
     get_settings,
-    session_key,
+    token_hash,
 )
 from vigie.control.passwords import verify_password
 from vigie.control.schemas import LoginIn, MeOut
-from vigie.domain.signing import sign, verify
-from vigie.storage.models import Account
+from vigie.domain import roles, totp
+from vigie.storage import audit
+from vigie.storage.models import Account, ApiToken, UserSession
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
+IP_WINDOW_S = 300.0
+IP_MAX_FAILURES = 20
 
-@router.post("/login", response_model=MeOut)
-def login(body: LoginIn, request: Request, response: Response, db: DbSession) -> MeOut:
-    account = db.scalar(select(Account).where(Account.username == body.username))
-    if (
-        account is None
-        or not account.is_active
-        or not verify_password(account.password_hash, body.password)
-    ):
-        raise Unauthenticated(t("auth.bad_credentials"))
-    csrf = secrets.token_urlsafe(24)
+
+class IpThrottle:
+    """Failed sign-ins per client address over a sliding window (in memory)."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def blocked(self, ip: str, now: float) -> bool:
+        q = self._failures[ip]
+        while q and q[0] < now - IP_WINDOW_S:
+            q.popleft()
+        return len(q) >= IP_MAX_FAILURES
+
+    def fail(self, ip: str, now: float) -> None:
+        self._failures[ip].append(now)
+
+
+def _throttle(request: Request) -> IpThrottle:
+    th = getattr(request.app.state, "login_throttle", None)
+    if th is None:
+        th = request.app.state.login_throttle = IpThrottle()
+    assert isinstance(th, IpThrottle)
+    return th
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _me(account: Account, session: UserSession | None, request: Request) -> MeOut:
     settings = get_settings(request)
-    token = sign({"aid": account.id, "iat": time.time(), "csrf": csrf}, session_key(settings))
-    secure = request.url.scheme == "https"
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=SESSION_MAX_AGE_S,
-        httponly=True,
-        samesite="strict",
-        secure=secure,
-    )
-    response.set_cookie(
-        CSRF_COOKIE, csrf, max_age=SESSION_MAX_AGE_S, samesite="strict", secure=secure
+    needs = (
+        settings.totp_required and account.role in roles.IMAGE_ROLES and not account.totp_enabled
     )
     return MeOut(
         id=account.id,
         username=account.username,
         display_name=account.display_name,
         role=account.role,
-        csrf=csrf,
+        csrf=session.csrf if session else "",
+        communes=sorted(c.commune_insee for c in account.communes),
+        mfa=bool(session and session.mfa),
+        totp_enabled=account.totp_enabled,
+        totp_enrolment_required=needs,
     )
 
 
+@router.post("/login", response_model=MeOut)
+def login(body: LoginIn, request: Request, response: Response, db: DbSession) -> MeOut:
+    settings = get_settings(request)
+    now = datetime.now(UTC)
+    ip = _client(request)
+    throttle = _throttle(request)
+    if throttle.blocked(ip, time.monotonic()):
+        audit.append(db, at=now, action="sign_in_throttled", actor=body.username,
+                     details={"client": ip})  # fmt: skip
+        db.commit()
+        raise ResourceExhausted(t("auth.throttled", minutes=int(IP_WINDOW_S // 60)))
+    account = db.scalar(select(Account).where(Account.username == body.username))
+
+    def fail(reason: str) -> Unauthenticated:
+        throttle.fail(ip, time.monotonic())
+        if account is not None and reason in ("password", "totp"):
+            account.failed_logins += 1
+            if account.failed_logins >= settings.login_max_failures:
+                account.locked_until = now + timedelta(seconds=settings.login_lockout_s)
+                account.failed_logins = 0
+        audit.append(
+            db, at=now, action="sign_in_failed", actor=body.username,
+            actor_account_id=account.id if account else None,
+            details={"reason": reason, "client": ip},
+        )  # fmt: skip
+        db.commit()
+        return Unauthenticated(t("auth.bad_credentials"))
+
+    if account is None:
+        raise fail("unknown_account")
+    if account.locked_until is not None and account.locked_until > now:
+        raise fail("locked")
+    if not verify_password(account.password_hash, body.password):
+        raise fail("password")
+    if not account.is_active:
+        raise fail("disabled")
+    mfa = False
+    if account.totp_enabled and account.totp_secret:
+        if not body.totp:
+            # The password was right: ask for the code without counting a failure.
+            raise Unauthenticated(t("auth.totp_needed"), field="totp")
+        step = totp.match(account.totp_secret, body.totp, time.time(), account.totp_last_step)
+        if step is None:
+            raise fail("totp")
+        account.totp_last_step = step
+        mfa = True
+    account.failed_logins = 0
+    account.locked_until = None
+    token = secrets.token_urlsafe(32)
+    session = UserSession(
+        token_hash=token_hash(token),
+        account_id=account.id,
+        csrf=secrets.token_urlsafe(24),
+        mfa=mfa,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.session_max_age_s),
+        client=ip[:100],
+    )
+    db.add(session)
+    # A cookie the browser already had is dropped whatever it was (no fixation).
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        db.execute(delete(UserSession).where(UserSession.token_hash == token_hash(old)))
+    audit.append(db, at=now, action="sign_in", actor=account.username,
+                 actor_account_id=account.id, details={"client": ip, "mfa": mfa})  # fmt: skip
+    secure = request.url.scheme == "https"
+    max_age = settings.session_max_age_s
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True,
+                        samesite="strict", secure=secure)  # fmt: skip
+    response.set_cookie(CSRF_COOKIE, session.csrf, max_age=max_age, samesite="strict",
+                        secure=secure)  # fmt: skip
+    return _me(account, session, request)
+
+
+async def _close_media(request: Request, account_id: int) -> None:
+    await request.app.state.media.revoke(account_ids=[account_id])
+
+
 @router.post("/logout", status_code=204)
-def logout(_principal: CurrentPrincipal, response: Response) -> None:
+def logout(principal: CurrentPrincipal, response: Response, db: DbSession) -> None:
+    if principal.session:
+        db.execute(delete(UserSession).where(UserSession.token_hash == principal.session))
+    audit.append(db, at=datetime.now(UTC), action="sign_out", actor=principal.username,
+                 actor_account_id=principal.account_id)  # fmt: skip
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
+
+
+@router.post("/logout-everywhere", status_code=204)
+async def logout_everywhere(
+    principal: CurrentPrincipal, request: Request, response: Response, db: DbSession
+) -> None:
+    """Close every session of this account and every live view it has open."""
+    sign_out_everywhere(db, principal.account_id, principal.username, principal.username)
+    db.commit()
+    await _close_media(request, principal.account_id)
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+
+
+def sign_out_everywhere(db: DbSession, account_id: int, actor: str, target: str) -> int:
+    n = db.query(UserSession).filter(UserSession.account_id == account_id).delete()
+    audit.append(db, at=datetime.now(UTC), action="sign_out_everywhere", actor=actor,
+                 target=f"account:{target}", details={"sessions": int(n or 0)})  # fmt: skip
+    return int(n or 0)
 
 
 @router.get("/me", response_model=MeOut)
 def me(principal: CurrentPrincipal, request: Request, db: DbSession) -> MeOut:
     account = db.get(Account, principal.account_id)
     assert account is not None
-    payload = verify(request.cookies[SESSION_COOKIE], session_key(get_settings(request)))
-    return MeOut(
-        id=account.id,
-        username=account.username,
-        display_name=account.display_name,
-        role=account.role,
-        csrf=str(payload.get("csrf", "")),
+    session = db.get(UserSession, principal.session) if principal.session else None
+    return _me(account, session, request)
+
+
+# --- second factor ---------------------------------------------------------------
+
+
+class TotpSetupOut(BaseModel):
+    secret: str
+    uri: str
+
+
+class TotpConfirmIn(BaseModel):
+    code: str = Field(min_length=6, max_length=10)
+
+
+@router.post("/totp/setup", response_model=TotpSetupOut)
+def totp_setup(principal: CurrentPrincipal, db: DbSession) -> TotpSetupOut:
+    """Start enrolment: a new secret to scan; active only once a code confirms it."""
+    account = db.get(Account, principal.account_id)
+    assert account is not None
+    if account.totp_enabled:
+        raise InvalidArgument(t("auth.totp_already"), field="totp")
+    account.totp_secret = totp.new_secret()
+    return TotpSetupOut(
+        secret=account.totp_secret, uri=totp.provisioning_uri(account.totp_secret, account.username)
     )
+
+
+@router.post("/totp/confirm", response_model=MeOut)
+def totp_confirm(
+    body: TotpConfirmIn, principal: CurrentPrincipal, request: Request, db: DbSession
+) -> MeOut:
+    account = db.get(Account, principal.account_id)
+    assert account is not None
+    if not account.totp_secret:
+        raise InvalidArgument(t("auth.totp_setup_first"), field="code")
+    step = totp.match(account.totp_secret, body.code, time.time(), account.totp_last_step)
+    if step is None:
+        raise InvalidArgument(t("auth.totp_bad_code"), field="code")
+    account.totp_enabled = True
+    account.totp_last_step = step
+    session = db.get(UserSession, principal.session) if principal.session else None
+    if session is not None:
+        session.mfa = True
+    audit.append(db, at=datetime.now(UTC), action="totp_enrolled", actor=account.username,
+                 actor_account_id=account.id)  # fmt: skip
+    return _me(account, session, request)
+
+
+# --- API tokens --------------------------------------------------------------------
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    expires_days: int | None = Field(90, ge=1, le=3650)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    token: str | None = None  # shown once, at creation
+
+
+def _token_out(row: ApiToken, token: str | None = None) -> TokenOut:
+    return TokenOut(id=row.id, name=row.name, created_at=row.created_at, expires_at=row.expires_at,
+                    revoked_at=row.revoked_at, last_used_at=row.last_used_at, token=token)  # fmt: skip
+
+
+def _session_only(principal: Principal) -> None:
+    if principal.session is None:
+        raise Unauthenticated(t("auth.session_required"))
+
+
+@router.post("/tokens", response_model=TokenOut, status_code=201)
+def create_token(body: TokenIn, principal: CurrentPrincipal, db: DbSession) -> TokenOut:
+    _session_only(principal)
+    now = datetime.now(UTC)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        account_id=principal.account_id, name=body.name, token_hash=token_hash(token),
+        created_at=now, expires_at=now + timedelta(days=body.expires_days) if body.expires_days else None,
+    )  # fmt: skip
+    db.add(row)
+    db.flush()
+    audit.append(db, at=now, action="api_token_created", actor=principal.username,
+                 actor_account_id=principal.account_id, target=f"token:{row.id}",
+                 details={"name": body.name})  # fmt: skip
+    return _token_out(row, token)
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(principal: CurrentPrincipal, db: DbSession) -> list[TokenOut]:
+    rows = db.scalars(select(ApiToken).where(ApiToken.account_id == principal.account_id))
+    return [_token_out(r) for r in rows]
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: int, principal: CurrentPrincipal, db: DbSession) -> None:
+    _session_only(principal)
+    row = db.get(ApiToken, token_id)
+    if row is None or row.account_id != principal.account_id:
+        raise NotFound(t("auth.token_not_found"))
+    row.revoked_at = datetime.now(UTC)
+    audit.append(db, at=row.revoked_at, action="api_token_revoked", actor=principal.username,
+                 actor_account_id=principal.account_id, target=f"token:{row.id}")  # fmt: skip

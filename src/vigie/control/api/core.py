@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 
 from vigie.base.errors import NotFound
 from vigie.base.i18n import t
+from vigie.base.redact import redact_url
 from vigie.control import cameras as service
 from vigie.control.access import AccessPolicy
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, get_settings, require_roles
@@ -28,6 +29,7 @@ from vigie.control.schemas import (
 )
 from vigie.domain import roles, tickets
 from vigie.media.ingest import codec_label
+from vigie.storage import audit
 from vigie.storage.models import Camera, Commune
 
 router = APIRouter(prefix="/api", tags=["cameras"])
@@ -123,11 +125,23 @@ def get_camera(
     return service.to_out(camera, _status(request, camera))
 
 
+def _audit_config(
+    db: DbSession, p: Principal, action: str, camera: Camera, changes: dict[str, Any]
+) -> None:
+    db.flush()
+    audit.append(
+        db, at=datetime.now(UTC), action=action, actor=p.username, actor_account_id=p.account_id,
+        commune_insee=camera.commune_insee, target=f"camera:{camera.id}",
+        details={"changes": {k: redact_url(str(v)) for k, v in changes.items()}},
+    )  # fmt: skip
+
+
 @router.post("/cameras", response_model=CameraOut, status_code=201)
 async def create_camera(
-    body: CameraIn, request: Request, _p: CameraAdmin, db: DbSession
+    body: CameraIn, request: Request, p: CameraAdmin, db: DbSession
 ) -> CameraOut:
     camera = service.create_camera(db=db, data=body)
+    _audit_config(db, p, "camera_created", camera, body.model_dump(exclude={"password"}))
     db.commit()
     await request.app.state.sync_media()
     return service.to_out(camera, _status(request, camera))
@@ -135,17 +149,20 @@ async def create_camera(
 
 @router.patch("/cameras/{camera_id}", response_model=CameraOut)
 async def update_camera(
-    camera_id: int, body: CameraPatch, request: Request, _p: CameraAdmin, db: DbSession
+    camera_id: int, body: CameraPatch, request: Request, p: CameraAdmin, db: DbSession
 ) -> CameraOut:
     camera = service.update_camera(db=db, camera_id=camera_id, patch=body)
+    changed = body.model_dump(exclude_unset=True, exclude={"password"})
+    _audit_config(db, p, "camera_updated", camera, changed)
     db.commit()
     await request.app.state.sync_media()
     return service.to_out(camera, _status(request, camera))
 
 
 @router.delete("/cameras/{camera_id}", status_code=204)
-async def delete_camera(camera_id: int, request: Request, _p: CameraAdmin, db: DbSession) -> None:
+async def delete_camera(camera_id: int, request: Request, p: CameraAdmin, db: DbSession) -> None:
     camera = service.get_camera(db=db, camera_id=camera_id)
+    _audit_config(db, p, "camera_deleted", camera, {})
     db.delete(camera)
     db.commit()
     await request.app.state.sync_media()
@@ -157,7 +174,7 @@ def issue_ticket(
     camera_id: int, body: TicketIn, request: Request, principal: CurrentPrincipal, db: DbSession
 ) -> TicketOut:
     """Issue a short-lived, single-use ticket to watch one stream, after the access check."""
-    camera = policy(request).camera_for_images(db, principal, camera_id)
+    camera = policy(request).camera_for_images(db, principal, camera_id, body.purpose)
     stream = body.stream
     message = None
     if stream == "sub" and not camera.sub_url:
@@ -166,6 +183,12 @@ def issue_ticket(
     ticket, token = tickets.issue(
         settings.secret_key, camera_id=camera.id, stream=stream, account_id=principal.account_id,
         commune=camera.commune_insee, now_s=time.time(), ttl_s=settings.ticket_ttl_s, purpose=body.purpose,
+    )  # fmt: skip
+    audit.append(
+        db, at=datetime.now(UTC), action="live_start" if body.purpose == "live" else "snapshot",
+        actor=principal.username, actor_account_id=principal.account_id,
+        commune_insee=camera.commune_insee, target=f"camera:{camera.id}", reason=body.reason,
+        details={"stream": stream, "jti": ticket.jti},
     )  # fmt: skip
     directory = media(request)
     node = directory.node_for(camera.id)

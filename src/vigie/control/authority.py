@@ -1,0 +1,383 @@
+"""The authority model: who may see which camera's images, when, and for what.
+
+One function, ``decide``, answers for every image path (REST, live and
+snapshot tickets, playback, export, and the re-check of open sessions):
+
+    (person, camera, purpose, instant) → allowed or not, and the commune
+    whose mayor answers for the viewing.
+
+Rules (docs/design/authority.md; ../shared/docs/domain.md §2 rules 4, 5, 7):
+
+* the camera must be enabled and covered by a prefectoral authorisation valid
+  on that day (Europe/Paris calendar), whatever the role;
+* the role must allow the purpose (national police: live and snapshot only —
+  view-only screens; auditors, the project team and requisition officers see no
+  image; metropolitan administrators only if ``admin_image_access``);
+* roles that see images need a second factor when ``totp_required``;
+* a commune's own people (mayor or deputy, commune operators, municipal
+  police) see the cameras of the communes they act for; a commune operator
+  (non-police) also needs a valid agrément covering the camera's
+  authorisation;
+* centre operators and supervisors need a valid agrément covering the
+  camera's authorisation AND a delegation of the camera's commune to the
+  centre that covers the camera at that instant (weekly windows in Paris time
+  or a one-off handover), not revoked;
+* national police need a delegation of the commune to national police, for a
+  commune of their area.
+
+A refusal is reported to the caller as "not found" (no leak of another
+commune's cameras); its reason goes to the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vigie.base.errors import InvalidArgument, NotFound
+from vigie.base.i18n import t
+from vigie.base.settings import Settings
+from vigie.control.deps import Principal
+from vigie.domain import roles
+from vigie.domain.schedule import PARIS, Span, WeeklyWindow, covered
+from vigie.storage import audit
+from vigie.storage.db import session_scope
+from vigie.storage.models import (
+    Account,
+    Agrement,
+    Authorisation,
+    Camera,
+    Delegation,
+)
+
+PURPOSES = ("live", "snapshot", "playback", "export")
+GRANTEES = ("cmsu", "national_police")
+AGREMENT_STATUSES = ("valid", "suspended", "withdrawn")
+VETTING_VALID_YEARS = 5
+
+LOCAL_ROLES = (roles.COMMUNE_AUTHORITY, roles.COMMUNE_OPERATOR, roles.MUNICIPAL_POLICE)
+CENTRE_ROLES = (roles.CMSU_OPERATOR, roles.CMSU_SUPERVISOR)
+AGREMENT_ROLES = (roles.CMSU_OPERATOR, roles.CMSU_SUPERVISOR, roles.COMMUNE_OPERATOR)
+
+PURPOSE_ROLES: dict[str, frozenset[str]] = {
+    "live": frozenset(roles.IMAGE_ROLES),
+    "snapshot": frozenset(roles.IMAGE_ROLES),
+    "playback": frozenset(roles.IMAGE_ROLES) - {roles.NATIONAL_POLICE},
+    "export": frozenset(
+        {
+            roles.CMSU_SUPERVISOR,
+            roles.COMMUNE_AUTHORITY,
+            roles.COMMUNE_OPERATOR,
+            roles.MUNICIPAL_POLICE,
+        }
+    ),
+}
+
+
+def paris_day(at: datetime) -> date:
+    return at.astimezone(PARIS).date()
+
+
+def authorisation_valid(auth: Authorisation | None, at: datetime) -> bool:
+    return auth is not None and auth.issued_on <= paris_day(at) <= auth.expires_on
+
+
+def vetting_expires_on(vetted_on: date) -> date:
+    try:
+        return vetted_on.replace(year=vetted_on.year + VETTING_VALID_YEARS)
+    except ValueError:  # 29 February
+        return vetted_on.replace(year=vetted_on.year + VETTING_VALID_YEARS, day=28)
+
+
+def agrement_valid(ag: Agrement, at: datetime) -> bool:
+    day = paris_day(at)
+    return (
+        ag.status == "valid"
+        and ag.issued_on <= day <= ag.expires_on
+        and day <= vetting_expires_on(ag.vetted_on)
+    )
+
+
+def delegation_rule(d: Delegation) -> tuple[list[WeeklyWindow], list[Span]]:
+    windows = [WeeklyWindow.from_json(w) for w in d.windows]
+    spans = [
+        Span(datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])) for s in d.spans
+    ]
+    return windows, spans
+
+
+def delegation_covers(d: Delegation, camera_id: int, at: datetime) -> bool:
+    if d.revoked_at is not None:
+        return False
+    if not d.all_cameras and camera_id not in {c.camera_id for c in d.cameras}:
+        return False
+    windows, spans = delegation_rule(d)
+    return covered(windows, spans, at)
+
+
+def delegation_windows(
+    db: Session, commune_insee: str, grantee: str = "cmsu"
+) -> tuple[list[WeeklyWindow], list[Span]]:
+    """The centre's current windows and one-off handovers for a commune (all
+    active delegations merged) — what the coverage plan draws."""
+    windows: list[WeeklyWindow] = []
+    spans: list[Span] = []
+    for d in db.scalars(
+        select(Delegation).where(
+            Delegation.commune_insee == commune_insee,
+            Delegation.grantee == grantee,
+            Delegation.revoked_at.is_(None),
+        )
+    ):
+        w, s = delegation_rule(d)
+        windows += w
+        spans += s
+    return windows, spans
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    commune: str
+    reason: str  # "ok" or why not, for the audit log
+
+
+@dataclass
+class Grants:
+    """What one account holds, loaded once and reused for many cameras."""
+
+    account_id: int
+    role: str
+    active: bool
+    communes: frozenset[str]
+    agrements: list[Agrement] = field(default_factory=list)
+    delegations: dict[str, list[Delegation]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, db: Session, account_id: int) -> Grants:
+        account = db.get(Account, account_id)
+        if account is None:
+            return cls(account_id, "", False, frozenset())
+        grants = cls(
+            account_id,
+            account.role,
+            account.is_active,
+            frozenset(c.commune_insee for c in account.communes),
+        )
+        if account.role in AGREMENT_ROLES or account.role == roles.METRO_ADMIN:
+            grants.agrements = list(
+                db.scalars(select(Agrement).where(Agrement.account_id == account_id))
+            )
+        grantee = "national_police" if account.role == roles.NATIONAL_POLICE else "cmsu"
+        if account.role in (*CENTRE_ROLES, roles.NATIONAL_POLICE, roles.METRO_ADMIN):
+            for d in db.scalars(
+                select(Delegation).where(
+                    Delegation.grantee == grantee, Delegation.revoked_at.is_(None)
+                )
+            ):
+                grants.delegations.setdefault(d.commune_insee, []).append(d)
+        return grants
+
+    def covers_authorisation(self, authorisation_id: int, at: datetime) -> bool:
+        return any(
+            agrement_valid(ag, at)
+            and authorisation_id in {a.authorisation_id for a in ag.authorisations}
+            for ag in self.agrements
+        )
+
+
+def decide(
+    grants: Grants,
+    camera: Camera,
+    purpose: str,
+    at: datetime,
+    settings: Settings,
+    *,
+    mfa: bool = True,
+) -> Decision:
+    commune = camera.commune_insee
+
+    def no(reason: str) -> Decision:
+        return Decision(False, commune, reason)
+
+    if purpose not in PURPOSES:
+        raise InvalidArgument(
+            f"purpose: {purpose!r} inconnu ({', '.join(PURPOSES)}).", field="purpose"
+        )
+    role = grants.role
+    if not grants.active:
+        return no("account_disabled")
+    if not camera.enabled:
+        return no("camera_disabled")
+    acting = role
+    if role == roles.METRO_ADMIN and settings.admin_image_access:
+        acting = roles.CMSU_SUPERVISOR
+    if acting not in PURPOSE_ROLES[purpose]:
+        return no("role")
+    if settings.totp_required and not mfa:
+        return no("mfa_required")
+    if camera.authorisation_id is None or not authorisation_valid(camera.authorisation, at):
+        return no("no_valid_authorisation")
+    if acting in LOCAL_ROLES:
+        if commune not in grants.communes:
+            return no("scope")
+        if acting == roles.COMMUNE_OPERATOR and not grants.covers_authorisation(
+            camera.authorisation_id, at
+        ):
+            return no("agrement")
+        return Decision(True, commune, "ok")
+    if acting == roles.NATIONAL_POLICE and commune not in grants.communes:
+        return no("scope")
+    if acting in CENTRE_ROLES and not grants.covers_authorisation(camera.authorisation_id, at):
+        return no("agrement")
+    if not any(delegation_covers(d, camera.id, at) for d in grants.delegations.get(commune, [])):
+        return no("delegation")
+    return Decision(True, commune, "ok")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuthorityPolicy:
+    """The ``AccessPolicy`` of the control plane, backed by ``decide``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def decision(
+        self, db: Session, principal: Principal, camera: Camera, purpose: str, at: datetime
+    ) -> Decision:
+        grants = Grants.load(db, principal.account_id)
+        return decide(grants, camera, purpose, at, self.settings, mfa=principal.mfa)
+
+    def camera_for_images(
+        self, db: Session, principal: Principal, camera_id: int, purpose: str = "live"
+    ) -> Camera:
+        at = now_utc()
+        camera = db.get(Camera, camera_id)
+        if camera is None:
+            audit.append(
+                db, at=at, action="access_denied", actor=principal.username,
+                actor_account_id=principal.account_id, target=f"camera:{camera_id}",
+                details={"purpose": purpose, "reason": "unknown_camera"},
+            )  # fmt: skip
+            raise NotFound(t("camera.not_found"))
+        d = self.decision(db, principal, camera, purpose, at)
+        if not d.allowed:
+            audit.append(
+                db, at=at, action="access_denied", actor=principal.username,
+                actor_account_id=principal.account_id, commune_insee=d.commune,
+                target=f"camera:{camera_id}", details={"purpose": purpose, "reason": d.reason},
+            )  # fmt: skip
+            raise NotFound(t("camera.not_found"))
+        return camera
+
+    def visible_camera_ids(self, db: Session, principal: Principal) -> set[int] | None:
+        grants = Grants.load(db, principal.account_id)
+        if principal.role in (roles.METRO_ADMIN, roles.PROJECT_TEAM, roles.AUDITOR):
+            return None  # inventory roles list every camera (never its images)
+        at = now_utc()
+        return {
+            c.id
+            for c in db.scalars(select(Camera))
+            if decide(grants, c, "live", at, self.settings, mfa=True).allowed
+        }
+
+
+def expiry_alerts(
+    authorisations: Iterable[Authorisation],
+    today: date,
+    thresholds_days: tuple[int, ...] = (180, 90, 30),
+) -> list[dict[str, object]]:
+    """Authorisations expiring within a threshold (or expired), most urgent first."""
+    out: list[dict[str, object]] = []
+    for a in authorisations:
+        days = (a.expires_on - today).days
+        if days < 0:
+            level = "expired"
+        else:
+            hit = [th for th in thresholds_days if days <= th]
+            if not hit:
+                continue
+            level = f"J-{min(hit)}"
+        out.append({"authorisation_id": a.id, "number": a.number, "commune_insee": a.commune_insee,
+                    "expires_on": a.expires_on.isoformat(), "days_left": days, "level": level})  # fmt: skip
+    out.sort(key=lambda x: int(str(x["days_left"])))
+    return out
+
+
+def five_years_after(day: date) -> date:
+    """Authorisations are valid 5 years (CSI L252-4)."""
+    return vetting_expires_on(day)
+
+
+class SessionWatch:
+    """Re-checks every open image session against ``decide`` and closes those
+    whose right has ended (delegation revoked or window over, agrément expired
+    or withdrawn, authorisation expired, account disabled). Run every second by
+    the control plane; also logs when a live session ends."""
+
+    def __init__(self, sessions: Any, directory: Any, settings: Settings) -> None:
+        self._sessions = sessions
+        self._directory = directory
+        self._settings = settings
+        self.known: dict[str, dict[str, Any]] = {}
+
+    async def run_once(self) -> list[str]:
+        open_sessions, complete = await self._directory.open_sessions()
+        to_revoke = await asyncio.to_thread(self._check, open_sessions, complete, now_utc())
+        if to_revoke:
+            await self._directory.revoke(jtis=to_revoke)
+        return to_revoke
+
+    def _check(
+        self, open_sessions: list[dict[str, Any]], complete: bool, at: datetime
+    ) -> list[str]:
+        revoke: list[str] = []
+        current = {str(s["jti"]): s for s in open_sessions}
+        with session_scope(self._sessions) as db:
+            grants: dict[int, Grants] = {}
+            for jti, s in current.items():
+                account_id = int(s["account_id"])
+                g = grants.get(account_id) or grants.setdefault(
+                    account_id, Grants.load(db, account_id)
+                )
+                camera = db.get(Camera, int(s["camera_id"]))
+                if camera is None:
+                    d = Decision(False, str(s.get("commune", "")), "camera_deleted")
+                else:
+                    d = decide(g, camera, str(s["purpose"]), at, self._settings, mfa=True)
+                if not d.allowed:
+                    revoke.append(jti)
+                    account = db.get(Account, account_id)
+                    audit.append(
+                        db, at=at, action="access_revoked",
+                        actor=account.username if account else f"#{account_id}",
+                        actor_account_id=account_id, commune_insee=d.commune,
+                        target=f"camera:{s['camera_id']}",
+                        details={"purpose": s["purpose"], "reason": d.reason, "jti": jti},
+                    )  # fmt: skip
+            if complete:
+                for jti, s in self.known.items():
+                    if jti in current:
+                        continue
+                    account = db.get(Account, int(s["account_id"]))
+                    audit.append(
+                        db, at=at,
+                        action="live_stop" if s["purpose"] == "live" else f"{s['purpose']}_stop",
+                        actor=account.username if account else f"#{s['account_id']}",
+                        actor_account_id=int(s["account_id"]), commune_insee=s.get("commune"),
+                        target=f"camera:{s['camera_id']}",
+                        details={"jti": jti, "duration_s": round(at.timestamp() - float(s["iat"]), 1)},
+                    )  # fmt: skip
+                self.known = current
+            else:
+                self.known.update(current)
+        return revoke
