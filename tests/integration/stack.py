@@ -64,7 +64,9 @@ class Stack:
         return c
 
     def cameras(self, client: httpx.Client) -> dict[str, dict[str, Any]]:
-        return {c["name"]: c for c in client.get("/api/cameras").json()}
+        r = client.get("/api/cameras")
+        assert r.status_code == 200, r.text
+        return {c["name"]: c for c in r.json()}
 
     def wait_for(self, client: httpx.Client, predicate: Any, timeout_s: float, what: str) -> float:
         """Poll the camera list until ``predicate(cameras)``; return the seconds it took."""

@@ -268,6 +268,7 @@ class AuthorityPolicy:
                 actor_account_id=principal.account_id, target=f"camera:{camera_id}",
                 details={"purpose": purpose, "reason": "unknown_camera"},
             )  # fmt: skip
+            db.commit()  # the refusal is logged even though the request fails
             raise NotFound(t("camera.not_found"))
         d = self.decision(db, principal, camera, purpose, at)
         if not d.allowed:
@@ -276,6 +277,7 @@ class AuthorityPolicy:
                 actor_account_id=principal.account_id, commune_insee=d.commune,
                 target=f"camera:{camera_id}", details={"purpose": purpose, "reason": d.reason},
             )  # fmt: skip
+            db.commit()
             raise NotFound(t("camera.not_found"))
         return camera
 

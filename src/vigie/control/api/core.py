@@ -120,6 +120,12 @@ def get_camera(
 ) -> CameraOut:
     ids = policy(request).visible_camera_ids(db, principal)
     if ids is not None and camera_id not in ids:
+        audit.append(
+            db, at=datetime.now(UTC), action="access_denied", actor=principal.username,
+            actor_account_id=principal.account_id, target=f"camera:{camera_id}",
+            details={"purpose": "rest", "reason": "not_visible"},
+        )  # fmt: skip
+        db.commit()
         raise NotFound(t("camera.not_found"))
     camera = service.get_camera(db=db, camera_id=camera_id)
     return service.to_out(camera, _status(request, camera))

@@ -1,0 +1,156 @@
+"""Sign-in protections: lockout, throttling, CSRF, session fixation, sign-out
+everywhere, TOTP second factor, API tokens."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.conftest import TEST_SECRET, ApiClient, grant_images, make_account
+from vigie.base.settings import Settings
+from vigie.control.app import create_app
+from vigie.domain import roles, totp
+from vigie.storage.db import session_scope
+from vigie.storage.models import Account, AuditEntry, Camera
+
+PW = "pw-" + "a" * 12
+
+
+def actions(factory: sessionmaker[Session]) -> list[str]:
+    with session_scope(factory) as s:
+        return [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_lockout_after_repeated_failures(
+    api: ApiClient, session_factory: sessionmaker[Session]
+) -> None:
+    make_account(session_factory, "op", roles.CMSU_OPERATOR)
+    for _ in range(5):
+        assert (
+            api.post("/api/auth/login", json={"username": "op", "password": "wrong"}).status_code
+            == 401
+        )
+    # Locked: even the right password is refused, with the same message.
+    r = api.post("/api/auth/login", json={"username": "op", "password": PW})
+    assert r.status_code == 401
+    assert "verrouillé" in r.json()["error"]["message"]
+    with session_scope(session_factory) as s:
+        account = s.scalar(select(Account).where(Account.username == "op"))
+        assert account is not None and account.locked_until is not None
+        account.locked_until = None  # the lockout elapsed
+    assert api.post("/api/auth/login", json={"username": "op", "password": PW}).status_code == 200
+    log = actions(session_factory)
+    assert log.count("sign_in_failed") == 6 and log[-1] == "sign_in"
+
+
+def test_throttling_per_client(api: ApiClient) -> None:
+    statuses = [
+        api.post("/api/auth/login", json={"username": f"nobody{i}", "password": "x"}).status_code
+        for i in range(21)
+    ]
+    assert statuses[:20] == [401] * 20
+    assert statuses[20] == 429
+
+
+def test_csrf_required_for_changes(api: ApiClient, session_factory: sessionmaker[Session]) -> None:
+    make_account(session_factory, "admin", roles.METRO_ADMIN)
+    api.login("admin")
+    del api.headers["X-CSRF-Token"]
+    r = api.post("/api/auth/tokens", json={"name": "x"})
+    assert r.status_code == 403
+    api.headers["X-CSRF-Token"] = "forged"
+    assert api.post("/api/auth/tokens", json={"name": "x"}).status_code == 403
+
+
+def test_no_session_fixation_and_sign_out_everywhere(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    make_account(session_factory, "op", roles.CMSU_OPERATOR)
+    app = create_app(settings, sessions=session_factory, background=False)
+    with ApiClient(app) as a, ApiClient(app) as b:
+        a.cookies.set("vigie_session", "planted-by-attacker", domain="testserver.local")
+        a.login("op")
+        assert a.cookies.get("vigie_session") != "planted-by-attacker"
+        b.cookies.set("vigie_session", "planted-by-attacker", domain="testserver.local")
+        assert b.get("/api/auth/me").status_code == 401
+        b.login("op")
+        assert a.get("/api/auth/me").status_code == 200
+        assert b.post("/api/auth/logout-everywhere").status_code == 204
+        assert a.get("/api/auth/me").status_code == 401
+        assert b.get("/api/auth/me").status_code == 401
+    assert "sign_out_everywhere" in actions(session_factory)
+
+
+@pytest.fixture
+def strict_api(tmp_path: Path, session_factory: sessionmaker[Session]) -> Iterator[ApiClient]:
+    settings = Settings(data_dir=tmp_path, secret_key=TEST_SECRET, media_base_port=18100,
+                        totp_required=True)  # fmt: skip
+    with ApiClient(create_app(settings, sessions=session_factory, background=False)) as c:
+        yield c
+
+
+def test_totp_required_for_images(
+    strict_api: ApiClient, session_factory: sessionmaker[Session]
+) -> None:
+    admin = make_account(session_factory, "admin", roles.METRO_ADMIN)
+    op = make_account(session_factory, "op", roles.CMSU_OPERATOR)
+    with session_scope(session_factory) as s:
+        cam = Camera(name="c", commune_insee="59350", main_url="rtsp://192.0.2.1/s")
+        s.add(cam)
+        s.flush()
+        cam_id = cam.id
+    grant_images(session_factory, op, [cam_id])
+    api = strict_api
+    me = api.post("/api/auth/login", json={"username": "op", "password": PW}).json()
+    api.headers["X-CSRF-Token"] = me["csrf"]
+    assert me["totp_enrolment_required"] is True and me["mfa"] is False
+    assert api.post(f"/api/cameras/{cam_id}/tickets", json={"stream": "main"}).status_code == 404
+    setup = api.post("/api/auth/totp/setup").json()
+    assert setup["uri"].startswith("otpauth://totp/Vigie:op?secret=")
+    bad = api.post("/api/auth/totp/confirm", json={"code": "000000"})
+    assert bad.status_code == 422
+    code = totp.code_at(setup["secret"], int(time.time() // 30))
+    me = api.post("/api/auth/totp/confirm", json={"code": code}).json()
+    assert me["mfa"] is True and me["totp_enabled"] is True
+    assert api.post(f"/api/cameras/{cam_id}/tickets", json={"stream": "main"}).status_code == 200
+    # Next sign-in: the code is asked for, a replayed one refused, a fresh one accepted.
+    api.cookies.clear()
+    r = api.post("/api/auth/login", json={"username": "op", "password": PW})
+    assert r.status_code == 401 and r.json()["error"].get("field") == "totp"
+    r = api.post("/api/auth/login", json={"username": "op", "password": PW, "totp": code})
+    assert r.status_code == 401  # already used
+    next_code = totp.code_at(setup["secret"], int(time.time() // 30) + 1)
+    r = api.post("/api/auth/login", json={"username": "op", "password": PW, "totp": next_code})
+    assert r.status_code == 200 and r.json()["mfa"] is True
+    assert admin  # the administrator needs no second factor to sign in (no images)
+
+
+def test_api_tokens(api: ApiClient, session_factory: sessionmaker[Session]) -> None:
+    make_account(session_factory, "admin", roles.METRO_ADMIN)
+    api.login("admin")
+    created = api.post("/api/auth/tokens", json={"name": "supervision", "expires_days": 30})
+    assert created.status_code == 201
+    token = created.json()["token"]
+    assert token.startswith("vgt_")
+    listed = api.get("/api/auth/tokens").json()
+    assert listed[0]["token"] is None  # never shown again
+    with ApiClient(api.app) as integration:
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert integration.get("/api/cameras", headers=bearer).status_code == 200
+        # No cookie, no CSRF token needed for a bearer token.
+        r = integration.post("/api/cameras", headers=bearer,
+                             json={"name": "x", "commune_insee": "59350", "main_url": "rtsp://192.0.2.9/a"})  # fmt: skip
+        assert r.status_code == 201
+        assert api.delete(f"/api/auth/tokens/{created.json()['id']}").status_code == 204
+        assert integration.get("/api/cameras", headers=bearer).status_code == 401
+        assert (
+            integration.get(
+                "/api/cameras", headers={"Authorization": "Bearer vgt_forged"}
+            ).status_code
+            == 401
+        )
