@@ -40,6 +40,15 @@ def live_page(request: Request) -> Response:
     return render(request, "live.html")
 
 
+@router.get("/droits")
+def rights_page(request: Request) -> Response:
+    """Delegations, authorisations, agréments, audit export, own second factor;
+    what each person sees and may do is decided by the API behind it."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return RedirectResponse("/login?next=/droits")
+    return render(request, "rights.html")
+
+
 @router.get("/api/i18n")
 def messages() -> JSONResponse:
     """The French catalogue for the browser (no secrets in it)."""

@@ -99,10 +99,12 @@ class WeeklyWindow:
         return self.end_min <= self.start_min
 
     def label_fr(self) -> str:
-        end_day = "" if not self.overnight else " (lendemain)"
+        if self.start_min == self.end_min:
+            return f"{WEEKDAY_NAMES_FR[self.weekday]} {format_hhmm(self.start_min)} (24 h)"
+        end_day = " (lendemain)" if self.overnight else ""
         return (
             f"{WEEKDAY_NAMES_FR[self.weekday]} {format_hhmm(self.start_min)}–"
-            f"{format_hhmm(self.end_min % MINUTES_PER_DAY)}{end_day}"
+            f"{format_hhmm(self.end_min)}{end_day}"
         )
 
     def contains_local(self, weekday: int, minute_of_day: int) -> bool:

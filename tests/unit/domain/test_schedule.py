@@ -134,3 +134,9 @@ def test_intervals_agree_with_membership(
     if start <= probe < end:
         inside = any(a <= probe < b for a, b in got)
         assert inside == in_windows(windows, probe)
+
+
+def test_french_labels() -> None:
+    assert WeeklyWindow.of(0, "20:00", "08:00").label_fr() == "lundi 20:00–08:00 (lendemain)"
+    assert WeeklyWindow.of(5, "00:00", "24:00").label_fr() == "samedi 00:00–24:00"
+    assert WeeklyWindow.of(6, "07:00", "07:00").label_fr() == "dimanche 07:00 (24 h)"
