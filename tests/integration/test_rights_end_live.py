@@ -109,6 +109,19 @@ def test_handover_end(stack: Stack) -> None:
             assert -0.5 <= late <= STOP_WITHIN_S
 
 
+def test_account_disabled(stack: Stack) -> None:
+    supervisor = ("superviseur", "vigie-demo-superviseur")
+    with closing(stack.client(supervisor)) as sup, closing(stack.client(ADMIN)) as admin:
+        cam = camera_id(stack, sup, "Roubaix A")
+        me = sup.get("/api/auth/me").json()
+        with watch(sup, cam) as ws:
+            t0 = time.monotonic()
+            r = admin.post(f"/api/accounts/{me['id']}/disable", json={"reason": "départ"})
+            assert r.status_code == 204
+            assert closed_after(ws, t0) <= STOP_WITHIN_S
+        assert sup.get("/api/auth/me").status_code == 401  # every session ended too
+
+
 def test_stops_are_audited(stack: Stack, tmp_path: Path) -> None:
     with closing(stack.client(ADMIN)) as admin:
         r = admin.get("/api/audit", params={"start": "2020-01-01T00:00:00Z",
@@ -118,6 +131,7 @@ def test_stops_are_audited(stack: Stack, tmp_path: Path) -> None:
     actions = [e["action"] for e in entries]
     assert actions.count("access_revoked") >= 3
     assert "delegation_revoked" in actions and "agrement_updated" in actions
+    assert "account_disabled" in actions
     assert "live_start" in actions and "live_stop" in actions
     revoked = [e for e in entries if e["action"] == "access_revoked"]
     assert {e["details"]["reason"] for e in revoked} >= {"delegation", "agrement"}
