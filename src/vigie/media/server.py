@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import av
@@ -32,7 +33,7 @@ from vigie.base.errors import Unauthenticated
 from vigie.base.i18n import t
 from vigie.domain import tickets
 from vigie.media.fragmenter import Fragment, InitInfo
-from vigie.media.ingest import LIVE_CODECS, StreamWorker
+from vigie.media.ingest import LIVE_CODECS, StreamSink, StreamWorker
 from vigie.media.live import (
     WS_CLOSE_UNSUPPORTED,
     Control,
@@ -42,6 +43,7 @@ from vigie.media.live import (
     Viewer,
     unsupported_codec,
 )
+from vigie.media.recorder import StreamRecorder, TeeSink
 from vigie.media.source import AvOpener, Opener
 
 log = logging.getLogger(__name__)
@@ -74,8 +76,11 @@ class MediaServer:
         index: int = 0,
         max_streams: int = 64,
         opener: Opener | None = None,
+        recordings_dir: Path | None = None,
     ) -> None:
         self.secret = secret
+        self.recordings_dir = recordings_dir
+        self.recorders: dict[str, StreamRecorder] = {}
         self.index = index
         self.max_streams = max_streams
         self.opener: Opener = opener or AvOpener()
@@ -111,6 +116,8 @@ class MediaServer:
     async def _on_shutdown(self, _app: web.Application) -> None:
         for w in self.workers.values():
             w.stop()
+        for r in self.recorders.values():
+            r.stop()
         for viewer, ws in list(self._sockets.items()):
             viewer.close()
             await ws.close()
@@ -124,6 +131,9 @@ class MediaServer:
             if key not in by_key or by_key[key] != self.defs[key]:
                 self.workers.pop(key).stop()
                 self.defs.pop(key)
+                recorder = self.recorders.pop(key, None)
+                if recorder is not None:
+                    recorder.stop()
                 stream = self.hub.streams.pop(key, None)
                 if stream is not None and key not in by_key:
                     for v in list(stream.viewers):
@@ -135,7 +145,12 @@ class MediaServer:
             stream = self.hub.stream(key)
             for v in list(self.viewers.get(key, ())):
                 stream.attach(v)
-            worker = StreamWorker(key, d.url, opener=self.opener, sink=self.hub)
+            sink: StreamSink = self.hub
+            if self.recordings_dir is not None and d.stream == "main":
+                recorder = StreamRecorder(self.recordings_dir, d.camera_id)
+                self.recorders[key] = recorder
+                sink = TeeSink(self.hub, recorder)
+            worker = StreamWorker(key, d.url, opener=self.opener, sink=sink)
             self.defs[key] = d
             self.workers[key] = worker
             worker.start()
@@ -180,6 +195,8 @@ class MediaServer:
             snap["latency_ms_p50"] = _pct_ms(lat, 0.50)
             snap["latency_ms_p95"] = _pct_ms(lat, 0.95)
             snap["dropped_frames"] = sum(v.dropped_frames for v in live.viewers) if live else 0
+            recorder = self.recorders.get(key)
+            snap["recording"] = recorder.snapshot() if recorder is not None else None
             streams[key] = snap
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return {
@@ -417,7 +434,17 @@ def _rss_bytes() -> int:
         return 0
 
 
-def run_media_process(*, secret: str, host: str, port: int, index: int, max_streams: int) -> None:
-    server = MediaServer(secret=secret, index=index, max_streams=max_streams)
+def run_media_process(
+    *,
+    secret: str,
+    host: str,
+    port: int,
+    index: int,
+    max_streams: int,
+    recordings_dir: Path | None = None,
+) -> None:
+    server = MediaServer(
+        secret=secret, index=index, max_streams=max_streams, recordings_dir=recordings_dir
+    )
     log.info("media process %d listening on %s:%d", index, host, port)
     web.run_app(server.app, host=host, port=port, print=None, access_log=None, handle_signals=True)
