@@ -56,7 +56,10 @@ def scan(path: Path) -> SegmentScan:
     return scan_bytes(data, start_ms)
 
 
-def scan_bytes(data: bytes, start_ms: int) -> SegmentScan:
+def scan_bytes(
+    data: bytes, start_ms: int, fragments: list[tuple[int, int, int, bool]] | None = None
+) -> SegmentScan:
+    """Index ``data``; ``fragments`` (if given) receives (ms, moof offset, end, is_key)."""
     out = SegmentScan(start_ms=start_ms, file_bytes=len(data))
     pos, end = 0, len(data)
     first_dts: int | None = None
@@ -80,6 +83,8 @@ def scan_bytes(data: bytes, start_ms: int) -> SegmentScan:
             if is_key:
                 out.keyframes.append((rel_ms, moof_at))
             out.frames += 1
+            if fragments is not None:
+                fragments.append((rel_ms, moof_at, pos + size, is_key))
             last_end_dts = dts + duration
             out.valid_bytes = pos + size
             moof_info = None
@@ -130,3 +135,13 @@ def _parse_moof(data: bytes, start: int, end: int) -> tuple[int, int, bool] | No
                     is_key = not (sample_flags & 0x00010000)
         pos += size
     return dts, duration, is_key
+
+
+TFDT_VALUE_AT = 60  # in a one-sample moof: moof 8 + mfhd 16 + traf 8 + tfhd 16 + tfdt header 12
+
+
+def retime(fragment: bytes, dts_90k: int) -> bytes:
+    """A copy of one recorder fragment with its decode time set to ``dts_90k``."""
+    if fragment[4:8] != b"moof" or fragment[52:56] != b"tfdt" or fragment[56] != 1:
+        raise ValueError("not a one-sample fragment written by the recorder")
+    return fragment[:TFDT_VALUE_AT] + struct.pack(">Q", dts_90k) + fragment[TFDT_VALUE_AT + 8 :]
