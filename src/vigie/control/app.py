@@ -39,6 +39,7 @@ EXTRA_ROUTERS: list[tuple[str, str]] = [
     ("vigie.control.api.admin_catalogue", "router"),
     ("vigie.control.api.admin_reports", "router"),
     ("vigie.control.admin_pages", "router"),
+    ("vigie.control.api.recording", "router"),
 ]
 
 
@@ -84,7 +85,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_background()) if background else None
+        recording = None
+        if background:  # index and purge recordings in a thread of their own
+            from vigie.recording.service import RecordingService
+
+            recording = RecordingService(sessions, settings.data_dir / "recordings")
+            recording.start()
         yield
+        if recording is not None:
+            recording.stop()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
