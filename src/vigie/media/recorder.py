@@ -62,6 +62,7 @@ class StreamRecorder:
         self._buf: list[bytes] = []
         self._buf_first_dts = 0
         self._retry_at = 0.0
+        self._last_start_ms = 0
         self.state = "waiting"  # waiting, recording, error, unsupported, stopped
         self.error_code: str | None = None
         self.last_error: str | None = None
@@ -115,10 +116,12 @@ class StreamRecorder:
         if self.state == "error" and now < self._retry_at:
             return False
         assert self._init is not None
-        path = self.dir / segment_name(self._wall_ms())
+        start_ms = max(self._wall_ms(), self._last_start_ms + 1)  # names never collide
+        path = self.dir / segment_name(start_ms)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o640)
+            self._last_start_ms = start_ms
             try:
                 _write_all(fd, self._init)
             except OSError:
