@@ -140,8 +140,21 @@ def _parse_moof(data: bytes, start: int, end: int) -> tuple[int, int, bool] | No
 TFDT_VALUE_AT = 60  # in a one-sample moof: moof 8 + mfhd 16 + traf 8 + tfhd 16 + tfdt header 12
 
 
-def retime(fragment: bytes, dts_90k: int) -> bytes:
-    """A copy of one recorder fragment with its decode time set to ``dts_90k``."""
+DURATION_AT = 88  # trun: box at 68, header 12, count 4, data offset 4
+
+
+def retime(fragment: bytes, dts_90k: int, duration_90k: int | None = None) -> bytes:
+    """A copy of one recorder fragment with its decode time (and duration) replaced."""
     if fragment[4:8] != b"moof" or fragment[52:56] != b"tfdt" or fragment[56] != 1:
         raise ValueError("not a one-sample fragment written by the recorder")
-    return fragment[:TFDT_VALUE_AT] + struct.pack(">Q", dts_90k) + fragment[TFDT_VALUE_AT + 8 :]
+    if duration_90k is None:
+        return fragment[:TFDT_VALUE_AT] + struct.pack(">Q", dts_90k) + fragment[TFDT_VALUE_AT + 8 :]
+    return b"".join(
+        (
+            fragment[:TFDT_VALUE_AT],
+            struct.pack(">Q", dts_90k),
+            fragment[TFDT_VALUE_AT + 8 : DURATION_AT],
+            struct.pack(">I", duration_90k),
+            fragment[DURATION_AT + 4 :],
+        )
+    )

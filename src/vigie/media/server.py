@@ -43,7 +43,8 @@ from vigie.media.live import (
     Viewer,
     unsupported_codec,
 )
-from vigie.media.recorder import StreamRecorder, TeeSink
+from vigie.media.playback import PlaybackSession
+from vigie.media.recorder import StreamRecorder, TeeSink, camera_dir
 from vigie.media.source import AvOpener, Opener
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class MediaServer:
         self.secret = secret
         self.recordings_dir = recordings_dir
         self.recorders: dict[str, StreamRecorder] = {}
+        self._playbacks: dict[web.WebSocketResponse, tickets.LiveTicket] = {}
         self.index = index
         self.max_streams = max_streams
         self.opener: Opener = opener or AvOpener()
@@ -101,6 +103,7 @@ class MediaServer:
                 web.get("/healthz", self._healthz),
                 web.get("/live/{camera_id}/{stream}", self._live),
                 web.get("/snapshot/{camera_id}/{stream}", self._snapshot),
+                web.get("/playback/{camera_id}/{stream}", self._playback),
                 web.put("/internal/streams", self._put_streams),
                 web.get("/internal/stats", self._stats),
                 web.post("/internal/revoke", self._revoke),
@@ -121,6 +124,8 @@ class MediaServer:
         for viewer, ws in list(self._sockets.items()):
             viewer.close()
             await ws.close()
+        for pws in list(self._playbacks):
+            await pws.close()
 
     def reconcile(self, wanted: list[StreamDef]) -> dict[str, list[str]]:
         """Make the running workers match ``wanted``: start, stop, restart on URL change."""
@@ -231,6 +236,10 @@ class MediaServer:
                 continue
             if ticket.jti in jtis or ticket.account_id in accounts or ticket.camera_id in cameras:
                 self._close_viewer(viewer, "live.revoked", WS_CLOSE_REVOKED)
+                closed += 1
+        for ws, ticket in list(self._playbacks.items()):
+            if ticket.jti in jtis or ticket.account_id in accounts or ticket.camera_id in cameras:
+                self._spawn(ws.close(code=WS_CLOSE_REVOKED, message=b"revoked"))
                 closed += 1
         return web.json_response({"closed": closed})
 
@@ -359,6 +368,29 @@ class MediaServer:
             await ws.close(code=code)
 
         self._spawn(_close())
+
+    # --- playback ------------------------------------------------------------------
+    async def _playback(self, request: web.Request) -> web.StreamResponse:
+        """Recorded video from ``start_ms`` (UTC epoch ms) on; see media/playback.py."""
+        ticket = self._accept_ticket(request, purposes=("playback",))
+        if self.recordings_dir is None:
+            raise web.HTTPNotFound(text="no recordings here")
+        try:
+            start_ms = int(request.query["start_ms"])
+        except (KeyError, ValueError) as exc:
+            raise web.HTTPBadRequest(text="start_ms: UTC epoch milliseconds required") from exc
+        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
+        await ws.prepare(request)
+        self._playbacks[ws] = ticket
+        try:
+            session = PlaybackSession(
+                ws, camera_dir(self.recordings_dir, ticket.camera_id), start_ms
+            )
+            await session.run()
+        finally:
+            self._playbacks.pop(ws, None)
+            await ws.close()
+        return ws
 
     # --- snapshot ----------------------------------------------------------------
     async def _snapshot(self, request: web.Request) -> web.Response:
