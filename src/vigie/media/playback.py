@@ -34,7 +34,14 @@ from vigie.media.recfile import SEGMENT_SUFFIX, retime, scan_bytes, start_ms_of
 
 SPEEDS = (1, 2, 4, 8)
 KEYFRAMES_ONLY_ABOVE = 2
-MIME = 'video/mp4; codecs="avc1.640028"'
+
+
+def mime_of(init: bytes) -> str:
+    """MSE type from the init segment's avcC (profile, compatibility, level)."""
+    i = init.find(b"avcC")
+    if i < 0 or len(init) < i + 8:
+        return 'video/mp4; codecs="avc1.42e01e"'
+    return f'video/mp4; codecs="avc1.{init[i + 5]:02x}{init[i + 6]:02x}{init[i + 7]:02x}"'
 
 
 def segment_starts(cam_dir: Path) -> list[int]:
@@ -157,7 +164,12 @@ class PlaybackSession:
                 self._position_ms = origin
                 await self.ws.send_str(
                     json.dumps(
-                        {"type": "init", "origin_ms": origin, "speed": self.speed, "mime": MIME}
+                        {
+                            "type": "init",
+                            "origin_ms": origin,
+                            "speed": self.speed,
+                            "mime": mime_of(chunk.init),
+                        }
                     )
                 )
                 await self.ws.send_bytes(chunk.init)

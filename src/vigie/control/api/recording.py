@@ -10,13 +10,16 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from vigie.base.clock import RealClock
+from vigie.base.clock import RealClock, require_utc
+from vigie.base.errors import InvalidArgument
+from vigie.base.i18n import t
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, get_settings, require_roles
-from vigie.domain import roles
+from vigie.domain import roles, tickets
 from vigie.recording import holds, index
 from vigie.recording.export import export_range
 from vigie.recording.models import Requisition, Transmission
 from vigie.recording.retention import recording_conditions
+from vigie.storage import audit
 
 router = APIRouter(prefix="/api", tags=["recording"])
 
@@ -50,6 +53,45 @@ def get_timeline(
         "spans": [{"start_utc": s.start_utc, "end_utc": s.end_utc} for s in tl.spans],
         "gaps": [{"start_utc": g.start_utc, "end_utc": g.end_utc} for g in tl.gaps],
     }
+
+
+class PlaybackIn(BaseModel):
+    start: datetime
+    reason: str
+
+
+@router.post("/cameras/{camera_id}/playback")
+def open_playback(
+    camera_id: int, body: PlaybackIn, request: Request, principal: CurrentPrincipal, db: DbSession
+) -> dict[str, Any]:
+    """A single-use ``playback`` ticket for the media process, after the access check.
+
+    The reason is required and written to the audit log with the instant.
+    """
+    camera = _policy_camera(request, db, principal, camera_id, "playback")
+    start = require_utc(body.start, "start")
+    if len(body.reason.strip()) < holds.MIN_REASON_CHARS:
+        raise InvalidArgument(t("recording.hold.reason_required"), field="reason")
+    settings = get_settings(request)
+    now = _clock.now()
+    ticket, token = tickets.issue(
+        settings.secret_key, camera_id=camera.id, stream="main", account_id=principal.account_id,
+        commune=camera.commune_insee, now_s=now.timestamp(), ttl_s=settings.ticket_ttl_s,
+        purpose="playback",
+    )  # fmt: skip
+    audit.append(
+        db, at=now, action="playback_start", actor=principal.username,
+        actor_account_id=principal.account_id, commune_insee=camera.commune_insee,
+        target=f"camera:{camera.id}", reason=body.reason.strip(),
+        details={"start_utc": start.isoformat(), "jti": ticket.jti},
+    )  # fmt: skip
+    db.commit()
+    directory = request.app.state.media
+    node = directory.node_for(camera.id)
+    scheme = "wss" if request.url.scheme == "https" else "ws"
+    path = f"/playback/{camera.id}/main"
+    url = directory.public_ws_url(node, request.headers.get("host", "127.0.0.1"), path, scheme)
+    return {"url": f"{url}?ticket={token}&start_ms={index.utc_to_ms(start)}", "jti": ticket.jti}
 
 
 class RequisitionIn(BaseModel):
