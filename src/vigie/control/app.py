@@ -89,7 +89,12 @@ def create_app(
         if background:  # index and purge recordings in a thread of their own
             from vigie.recording.service import RecordingService
 
-            recording = RecordingService(sessions, settings.data_dir / "recordings")
+            def _quota_full(communes: set[str]) -> None:
+                directory.recording_stopped_communes = communes  # sent at the next push
+
+            recording = RecordingService(
+                sessions, settings.data_dir / "recordings", on_quota_full=_quota_full
+            )
             recording.start()
         yield
         if recording is not None:

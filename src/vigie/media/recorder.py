@@ -87,7 +87,7 @@ class StreamRecorder:
 
     def on_fragment(self, key: str, fragment: Fragment) -> None:
         with self._lock:
-            if self.state != "stopped":
+            if self.state not in ("stopped", "disabled"):
                 self._on_fragment(fragment)
 
     def _on_fragment(self, fragment: Fragment) -> None:
@@ -161,6 +161,18 @@ class StreamRecorder:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Switch recording on or off (off: the commune's quota is full and cannot be freed)."""
+        with self._lock:
+            if enabled and self.state == "disabled":
+                self.state = "waiting"
+                self.error_code = self.last_error = None
+            elif not enabled and self.state != "stopped":
+                self._close()
+                self.state = "disabled"
+                self.error_code = "quota_full"
+                self.last_error = t("recording.error.quota_full")
 
     def stop(self) -> None:
         with self._lock:

@@ -21,7 +21,7 @@ import sys
 import termios
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,7 @@ class StreamDef:
     camera_id: int
     stream: str
     url: str
+    record: bool = True
 
     @staticmethod
     def parse(obj: dict[str, Any]) -> StreamDef:
@@ -66,7 +67,13 @@ class StreamDef:
         stream = str(obj["stream"])
         if stream not in ("main", "sub"):
             raise ValueError(f"stream must be main or sub, not {stream!r}")
-        return StreamDef(tickets.stream_key(camera_id, stream), camera_id, stream, str(obj["url"]))
+        return StreamDef(
+            tickets.stream_key(camera_id, stream),
+            camera_id,
+            stream,
+            str(obj["url"]),
+            bool(obj.get("record", True)),
+        )
 
 
 class MediaServer:
@@ -133,6 +140,12 @@ class MediaServer:
         by_key = {d.key: d for d in wanted}
         stopped, started = [], []
         for key in list(self.defs):
+            new = by_key.get(key)
+            if new is not None and new.record != self.defs[key].record:
+                # only the recording switch changed: no need to reconnect the camera
+                if key in self.recorders:
+                    self.recorders[key].set_enabled(new.record)
+                self.defs[key] = replace(self.defs[key], record=new.record)
             if key not in by_key or by_key[key] != self.defs[key]:
                 self.workers.pop(key).stop()
                 self.defs.pop(key)
@@ -153,6 +166,7 @@ class MediaServer:
             sink: StreamSink = self.hub
             if self.recordings_dir is not None and d.stream == "main":
                 recorder = StreamRecorder(self.recordings_dir, d.camera_id)
+                recorder.set_enabled(d.record)
                 self.recorders[key] = recorder
                 sink = TeeSink(self.hub, recorder)
             worker = StreamWorker(key, d.url, opener=self.opener, sink=sink)

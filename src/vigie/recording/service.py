@@ -4,6 +4,7 @@ thread (never the event loop)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +26,9 @@ class RecordingService:
         clock: Clock | None = None,
         *,
         period_s: float = 5.0,
+        on_quota_full: Callable[[set[str]], None] | None = None,
     ) -> None:
+        self._on_quota_full = on_quota_full
         self.root = root
         self.clock = clock or RealClock()
         self.last_purge: PurgeReport | None = None
@@ -37,6 +40,8 @@ class RecordingService:
     def _after_pass(self, db: Session) -> None:
         if self._passes % PURGE_EVERY_PASSES == 0:
             self.last_purge = purge(db, self.root, self.clock.now())
+            if self._on_quota_full is not None:
+                self._on_quota_full(set(self.last_purge.quota_full))
             if self.last_purge.destroyed:
                 log.info(
                     "recording purge: %d segments, %d bytes",

@@ -155,3 +155,26 @@ async def test_live_ticket_refused_and_revocation_closes(media: Running) -> None
         await collect(ws, 2.0)
         assert ws.closed and time.monotonic() - t0 < 2.0
         await asyncio.sleep(0)
+
+
+async def test_record_switch_does_not_reconnect_the_camera(tmp_path: Path) -> None:
+    from tests.integration.media.fakes import FakeOpener
+    from vigie.media.server import StreamDef
+
+    server = MediaServer(secret=SECRET, opener=FakeOpener(), recordings_dir=tmp_path)
+    runner = web.AppRunner(server.app)
+    await runner.setup()  # runs on_startup: the live hub exists
+    try:
+        d = StreamDef.parse({"camera_id": 1, "stream": "main", "url": "rtsp://fake/ok"})
+        server.reconcile([d])
+        worker = server.workers[d.key]
+        off = StreamDef.parse(
+            {"camera_id": 1, "stream": "main", "url": "rtsp://fake/ok", "record": False}
+        )
+        assert server.reconcile([off]) == {"started": [], "stopped": []}
+        assert server.workers[d.key] is worker
+        assert server.recorders[d.key].snapshot()["state"] == "disabled"
+        await asyncio.sleep(0.5)
+        assert server.stats()["streams"][d.key]["recording"]["error_code"] == "quota_full"
+    finally:
+        await runner.cleanup()

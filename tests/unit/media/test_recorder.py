@@ -104,3 +104,18 @@ def test_h265_is_reported_unsupported(tmp_path: Path, clock: FakeTime) -> None:
     rec.on_codec("1/main", "hevc")
     assert rec.snapshot()["state"] == "unsupported"
     assert "H.264" in str(rec.snapshot()["last_error"])
+
+
+def test_disabled_for_quota_stops_writing_and_resumes(tmp_path: Path, clock: FakeTime) -> None:
+    rec = StreamRecorder(tmp_path, 1, wall_ms=clock.wall_ms, monotonic=clock.monotonic)
+    feed(rec, clock, 30)
+    rec.set_enabled(False)
+    written = rec.snapshot()["bytes_written"]
+    assert rec.snapshot()["state"] == "disabled"
+    assert "quota" in str(rec.snapshot()["last_error"])
+    feed(rec, clock, 60)
+    assert rec.snapshot()["bytes_written"] == written
+    rec.set_enabled(True)
+    feed(rec, clock, 60)
+    assert rec.snapshot()["state"] == "recording"
+    assert len(list((tmp_path / "1").iterdir())) == 2
