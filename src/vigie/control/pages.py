@@ -40,6 +40,13 @@ def playback_page(request: Request) -> Response:
     return render(request, "playback.html")
 
 
+@router.get("/requisitions")
+def requisitions_page(request: Request) -> Response:
+    if not request.cookies.get(SESSION_COOKIE):
+        return RedirectResponse("/login?next=/requisitions")
+    return render(request, "requisitions.html")
+
+
 @router.get("/live")
 def live_page(request: Request) -> Response:
     if not request.cookies.get(SESSION_COOKIE):

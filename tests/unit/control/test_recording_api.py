@@ -67,3 +67,30 @@ def test_timeline_requisition_export(
     assert actions[-3:] == ["hold_create", "export", "hold_release"]
     conds = api.get("/api/recording/conditions").json()
     assert conds[0]["kind"] == "no_authorisation"
+
+
+def test_pages_are_served_in_french(api: ApiClient, session_factory: sessionmaker[Session]) -> None:
+    make_account(session_factory, "sup2", "cmsu_supervisor")
+    api.login("sup2")
+    r = api.get("/playback")
+    assert r.status_code == 200 and "Relecture des enregistrements" in r.text
+    r = api.get("/requisitions")
+    assert r.status_code == 200 and "Réquisitions judiciaires" in r.text
+    assert api.get("/static/playback.js").status_code == 200
+    assert api.get("/static/requisitions.js").status_code == 200
+
+
+def test_playback_ticket_needs_a_reason(
+    api: ApiClient, session_factory: sessionmaker[Session]
+) -> None:
+    make_account(session_factory, "op", "cmsu_operator")
+    api.login("op")
+    with session_scope(session_factory) as db:
+        cid = make_camera(db).id
+    r = api.post(f"/api/cameras/{cid}/playback", json={"start": T0.isoformat(), "reason": ""})
+    assert r.status_code == 422 and "motif" in r.text
+    r = api.post(
+        f"/api/cameras/{cid}/playback", json={"start": T0.isoformat(), "reason": "Contrôle plainte"}
+    )
+    assert r.status_code == 200, r.text
+    assert "/playback/" in r.json()["url"] and "start_ms=" in r.json()["url"]
