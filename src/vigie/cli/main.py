@@ -22,6 +22,7 @@ COMMANDS = [
     "vigie.cli.sim",
     "vigie.cli.demo",
     "vigie.cli.finance",
+    "vigie.cli.recording",
 ]
 
 

@@ -30,5 +30,6 @@ def _run(args: argparse.Namespace) -> int:
         port=settings.media_base_port + args.index,
         index=args.index,
         max_streams=settings.streams_per_process,
+        recordings_dir=settings.data_dir / "recordings",
     )
     return 0

@@ -44,6 +44,7 @@ EXTRA_ROUTERS: list[tuple[str, str]] = [
     ("vigie.control.api.admin_catalogue", "router"),
     ("vigie.control.api.admin_reports", "router"),
     ("vigie.control.admin_pages", "router"),
+    ("vigie.control.api.recording", "router"),
 ]
 
 
@@ -103,7 +104,20 @@ def create_app(
             if background
             else []
         )
+        recording = None
+        if background:  # index and purge recordings in a thread of their own
+            from vigie.recording.service import RecordingService
+
+            def _quota_full(communes: set[str]) -> None:
+                directory.recording_stopped_communes = communes  # sent at the next push
+
+            recording = RecordingService(
+                sessions, settings.data_dir / "recordings", on_quota_full=_quota_full
+            )
+            recording.start()
         yield
+        if recording is not None:
+            recording.stop()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

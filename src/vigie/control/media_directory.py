@@ -43,6 +43,7 @@ class MediaDirectory:
         self.node_errors: dict[int, str] = {}
         self._pushed_counts: dict[int, int] = {}
         self._seen_counts: dict[int, int] = {}
+        self.recording_stopped_communes: set[str] = set()
 
     def needs_push(self) -> bool:
         """A node unreachable at the last push, or one restarted (it lost its streams)."""
@@ -70,6 +71,8 @@ class MediaDirectory:
                             "camera_id": cam.id,
                             "stream": kind,
                             "url": join_credentials(url, cam.username, cam.password),
+                            # recording stops for a commune whose quota cannot be freed
+                            "record": cam.commune_insee not in self.recording_stopped_communes,
                         }
                     )
         return per_node

@@ -33,6 +33,20 @@ def login_page(request: Request) -> HTMLResponse:
     return render(request, "login.html")
 
 
+@router.get("/playback")
+def playback_page(request: Request) -> Response:
+    if not request.cookies.get(SESSION_COOKIE):
+        return RedirectResponse("/login?next=/playback")
+    return render(request, "playback.html")
+
+
+@router.get("/requisitions")
+def requisitions_page(request: Request) -> Response:
+    if not request.cookies.get(SESSION_COOKIE):
+        return RedirectResponse("/login?next=/requisitions")
+    return render(request, "requisitions.html")
+
+
 @router.get("/live")
 def live_page(request: Request) -> Response:
     if not request.cookies.get(SESSION_COOKIE):

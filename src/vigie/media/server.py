@@ -22,8 +22,9 @@ import sys
 import termios
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import av
@@ -33,7 +34,7 @@ from vigie.base.errors import Unauthenticated
 from vigie.base.i18n import t
 from vigie.domain import tickets
 from vigie.media.fragmenter import Fragment, InitInfo
-from vigie.media.ingest import LIVE_CODECS, StreamWorker
+from vigie.media.ingest import LIVE_CODECS, StreamSink, StreamWorker
 from vigie.media.live import (
     WS_CLOSE_UNSUPPORTED,
     Control,
@@ -43,6 +44,8 @@ from vigie.media.live import (
     Viewer,
     unsupported_codec,
 )
+from vigie.media.playback import PlaybackSession
+from vigie.media.recorder import StreamRecorder, TeeSink, camera_dir
 from vigie.media.source import AvOpener, Opener
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ class StreamDef:
     camera_id: int
     stream: str
     url: str
+    record: bool = True
 
     @staticmethod
     def parse(obj: dict[str, Any]) -> StreamDef:
@@ -64,7 +68,13 @@ class StreamDef:
         stream = str(obj["stream"])
         if stream not in ("main", "sub"):
             raise ValueError(f"stream must be main or sub, not {stream!r}")
-        return StreamDef(tickets.stream_key(camera_id, stream), camera_id, stream, str(obj["url"]))
+        return StreamDef(
+            tickets.stream_key(camera_id, stream),
+            camera_id,
+            stream,
+            str(obj["url"]),
+            bool(obj.get("record", True)),
+        )
 
 
 class MediaServer:
@@ -75,8 +85,12 @@ class MediaServer:
         index: int = 0,
         max_streams: int = 64,
         opener: Opener | None = None,
+        recordings_dir: Path | None = None,
     ) -> None:
         self.secret = secret
+        self.recordings_dir = recordings_dir
+        self.recorders: dict[str, StreamRecorder] = {}
+        self._playbacks: dict[web.WebSocketResponse, tickets.LiveTicket] = {}
         self.index = index
         self.max_streams = max_streams
         self.opener: Opener = opener or AvOpener()
@@ -97,6 +111,7 @@ class MediaServer:
                 web.get("/healthz", self._healthz),
                 web.get("/live/{camera_id}/{stream}", self._live),
                 web.get("/snapshot/{camera_id}/{stream}", self._snapshot),
+                web.get("/playback/{camera_id}/{stream}", self._playback),
                 web.put("/internal/streams", self._put_streams),
                 web.get("/internal/stats", self._stats),
                 web.post("/internal/revoke", self._revoke),
@@ -114,11 +129,15 @@ class MediaServer:
     async def _on_shutdown(self, _app: web.Application) -> None:
         for w in self.workers.values():
             w.stop()
+        for r in self.recorders.values():
+            r.stop()
         if self.hub is not None:
             await self.hub.stop()
         for viewer, ws in list(self._sockets.items()):
             viewer.close()
             await ws.close()
+        for pws in list(self._playbacks):
+            await pws.close()
 
     def reconcile(self, wanted: list[StreamDef]) -> dict[str, list[str]]:
         """Make the running workers match ``wanted``: start, stop, restart on URL change."""
@@ -126,9 +145,18 @@ class MediaServer:
         by_key = {d.key: d for d in wanted}
         stopped, started = [], []
         for key in list(self.defs):
+            new = by_key.get(key)
+            if new is not None and new.record != self.defs[key].record:
+                # only the recording switch changed: no need to reconnect the camera
+                if key in self.recorders:
+                    self.recorders[key].set_enabled(new.record)
+                self.defs[key] = replace(self.defs[key], record=new.record)
             if key not in by_key or by_key[key] != self.defs[key]:
                 self.workers.pop(key).stop()
                 self.defs.pop(key)
+                recorder = self.recorders.pop(key, None)
+                if recorder is not None:
+                    recorder.stop()
                 stream = self.hub.streams.pop(key, None)
                 if stream is not None and key not in by_key:
                     for v in list(stream.viewers):
@@ -140,7 +168,13 @@ class MediaServer:
             stream = self.hub.stream(key)
             for v in list(self.viewers.get(key, ())):
                 stream.attach(v)
-            worker = StreamWorker(key, d.url, opener=self.opener, sink=self.hub)
+            sink: StreamSink = self.hub
+            if self.recordings_dir is not None and d.stream == "main":
+                recorder = StreamRecorder(self.recordings_dir, d.camera_id)
+                recorder.set_enabled(d.record)
+                self.recorders[key] = recorder
+                sink = TeeSink(self.hub, recorder)
+            worker = StreamWorker(key, d.url, opener=self.opener, sink=sink)
             self.defs[key] = d
             self.workers[key] = worker
             worker.start()
@@ -185,6 +219,8 @@ class MediaServer:
             snap["latency_ms_p50"] = _pct_ms(lat, 0.50)
             snap["latency_ms_p95"] = _pct_ms(lat, 0.95)
             snap["dropped_frames"] = sum(v.dropped_frames for v in live.viewers) if live else 0
+            recorder = self.recorders.get(key)
+            snap["recording"] = recorder.snapshot() if recorder is not None else None
             streams[key] = snap
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return {
@@ -220,16 +256,18 @@ class MediaServer:
             if ticket.jti in jtis or ticket.account_id in accounts or ticket.camera_id in cameras:
                 self._close_viewer(viewer, "live.revoked", WS_CLOSE_REVOKED)
                 closed += 1
+        for ws, ticket in list(self._playbacks.items()):
+            if ticket.jti in jtis or ticket.account_id in accounts or ticket.camera_id in cameras:
+                self._spawn(ws.close(code=WS_CLOSE_REVOKED, message=b"revoked"))
+                closed += 1
         return web.json_response({"closed": closed})
 
     async def _sessions(self, request: web.Request) -> web.Response:
         """Open image sessions, for the control plane's periodic re-check of rights."""
         self._require_internal(request)
         out = []
-        for viewer in self._sockets:
-            ticket = viewer.ticket
-            if ticket is None:
-                continue
+        live = [v.ticket for v in self._sockets if v.ticket is not None]
+        for ticket in [*live, *self._playbacks.values()]:
             out.append(
                 {
                     "jti": ticket.jti,
@@ -369,6 +407,29 @@ class MediaServer:
 
         self._spawn(_close())
 
+    # --- playback ------------------------------------------------------------------
+    async def _playback(self, request: web.Request) -> web.StreamResponse:
+        """Recorded video from ``start_ms`` (UTC epoch ms) on; see media/playback.py."""
+        ticket = self._accept_ticket(request, purposes=("playback",))
+        if self.recordings_dir is None:
+            raise web.HTTPNotFound(text="no recordings here")
+        try:
+            start_ms = int(request.query["start_ms"])
+        except (KeyError, ValueError) as exc:
+            raise web.HTTPBadRequest(text="start_ms: UTC epoch milliseconds required") from exc
+        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
+        await ws.prepare(request)
+        self._playbacks[ws] = ticket
+        try:
+            session = PlaybackSession(
+                ws, camera_dir(self.recordings_dir, ticket.camera_id), start_ms
+            )
+            await session.run()
+        finally:
+            self._playbacks.pop(ws, None)
+            await ws.close()
+        return ws
+
     # --- snapshot ----------------------------------------------------------------
     async def _snapshot(self, request: web.Request) -> web.Response:
         ticket = self._accept_ticket(request, purposes=("snapshot", "live"))
@@ -457,8 +518,18 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def run_media_process(*, secret: str, host: str, port: int, index: int, max_streams: int) -> None:
-    server = MediaServer(secret=secret, index=index, max_streams=max_streams)
+def run_media_process(
+    *,
+    secret: str,
+    host: str,
+    port: int,
+    index: int,
+    max_streams: int,
+    recordings_dir: Path | None = None,
+) -> None:
+    server = MediaServer(
+        secret=secret, index=index, max_streams=max_streams, recordings_dir=recordings_dir
+    )
     tune_gc()
     log.info("media process %d listening on %s:%d", index, host, port)
     web.run_app(server.app, host=host, port=port, print=None, access_log=None, handle_signals=True)

@@ -35,3 +35,10 @@ def test_public_url_uses_the_page_host() -> None:
         d.public_ws_url(d.nodes[0], "cmsu.example:8443", "/live/1/sub", "wss")
         == "wss://cmsu.example:9000/live/1/sub"
     )
+
+
+def test_recording_is_switched_off_for_communes_over_quota() -> None:
+    d = MediaDirectory(Settings(secret_key=SECRET, media_base_port=9000))
+    assert all(s["record"] for s in d.stream_defs(cams(2))[0])
+    d.recording_stopped_communes = {"59350"}
+    assert not any(s["record"] for s in d.stream_defs(cams(2))[0])

@@ -1,0 +1,257 @@
+"""Recording: write cost and throughput, seek in a large index, export speed.
+
+Side by side in one run (see bench/README.md):
+- recording: frames of a 1080p 25 fps 4 Mbps H.264 clip (encoded here by
+  FFmpeg) go through the fragmenter (as ingest does) and then the recorder;
+  the recorder's own CPU time per stream-second gives
+  ``record_cpu_pct_per_stream`` and its wall throughput ``write_mb_s``;
+  baseline ``dd_write_mb_s``: the same bytes written in 1 MiB ``os.write``s;
+- seek: an index of 100 cameras × 30 days of 5-minute segments (generated
+  rows) in SQLite; ``seek_ms_p50/p95`` = index lookup + keyframe bisect +
+  reading the init and the first fragment from a real segment file;
+- export: ``export_mb_s`` = recorded bytes in the range / time of
+  ``export_range`` (assembly, FFmpeg remux with subtitles, faststart, SHA-256,
+  signature); baseline ``copy_mb_s``: ``shutil.copyfile`` of the same files.
+
+    PYTHONPATH=src .venv/bin/python bench/recording.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import av
+from sqlalchemy import insert
+
+from vigie.domain.communes import load_reference_communes
+from vigie.media.fragmenter import Fragment, H264Fragmenter
+from vigie.media.recorder import StreamRecorder
+from vigie.recording import index
+from vigie.recording.export import export_range
+from vigie.recording.models import RecordingSegment
+from vigie.storage.db import make_engine, make_sessionmaker, session_scope
+from vigie.storage.migrate import upgrade
+from vigie.storage.models import Camera
+from vigie.storage.repositories import upsert_communes
+
+FPS = 25
+TARGET_SEEK_MS_P95 = 300.0
+TARGET_EXPORT_RATIO = 0.5
+TARGET_RECORD_CPU_PCT = 0.1
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def make_clip(tmp: Path, seconds: int) -> list[bytes]:
+    clip = tmp / "clip.h264"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+         f"testsrc2=size=1920x1080:rate={FPS}:duration={seconds}", "-c:v", "libx264",
+         "-preset", "ultrafast", "-b:v", "4M", "-g", "50", "-bf", "0", str(clip)],
+        check=True,
+    )  # fmt: skip
+    with av.open(str(clip)) as c:
+        return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+
+
+def fragments(aus: list[bytes], frames: int) -> tuple[bytes, list[Fragment]]:
+    frag = H264Fragmenter()
+    out: list[Fragment] = []
+    init_data = b""
+    for i in range(frames):
+        init, f = frag.push(aus[i % len(aus)], pts=i * 3600, dts=i * 3600, read_mono=0.0)
+        if init is not None:
+            init_data = init.data
+        if f is not None:
+            out.append(f)
+    return init_data, out
+
+
+def bench_write(tmp: Path, aus: list[bytes], stream_s: int) -> dict[str, float]:
+    from vigie.media.fragmenter import InitInfo
+
+    init_data, frags = fragments(aus, stream_s * FPS)
+    info = InitInfo(init_data, "avc1.42c028", 1920, 1080)
+    wall = [int(T0.timestamp() * 1000)]
+    rec = StreamRecorder(tmp / "rec", 1, wall_ms=lambda: wall[0], roll_s=60)
+    rec.on_init("1/main", info)
+    c0, w0 = time.thread_time(), time.perf_counter()
+    for f in frags:
+        rec.on_fragment("1/main", f)
+        wall[0] += 1000 // FPS
+    rec.stop()
+    cpu, elapsed = time.thread_time() - c0, time.perf_counter() - w0
+    written = int(rec.snapshot()["bytes_written"])  # type: ignore[call-overload]
+    # baseline: the same bytes, dd-style
+    blob = b"".join(f.data for f in frags)
+    path = tmp / "dd.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    w1 = time.perf_counter()
+    for i in range(0, len(blob), 1 << 20):
+        os.write(fd, blob[i : i + (1 << 20)])
+    os.close(fd)
+    dd_s = time.perf_counter() - w1
+    return {
+        "record_cpu_pct_per_stream": round(cpu / stream_s * 100, 4),
+        "write_mb_s": round(written / elapsed / 1e6, 1),
+        "dd_write_mb_s": round(len(blob) / dd_s / 1e6, 1),
+        "recorded_bytes": written,
+    }
+
+
+def bench_seek(tmp: Path, sample: Path, cameras: int, days: int, seeks: int) -> dict[str, float]:
+    url = f"sqlite:///{tmp / 'idx.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    info = index.scan(sample)
+    kf = index.pack_keyframes(info.keyframes)
+    seg_s = 300
+    per_cam = days * 86400 // seg_s
+    t_build = time.perf_counter()
+    with session_scope(factory) as db:
+        upsert_communes(db, load_reference_communes())
+        db.execute(insert(Camera), [
+            {"id": i + 1, "name": f"C{i}", "commune_insee": "59350", "main_url": "rtsp://x"}
+            for i in range(cameras)
+        ])  # fmt: skip
+        rows = []
+        for cam in range(1, cameras + 1):
+            for k in range(per_cam):
+                start = T0 + timedelta(seconds=k * seg_s)
+                rows.append({
+                    "camera_id": cam, "path": f"{cam}/{k}.mp4", "start_utc": start,
+                    "end_utc": start + timedelta(seconds=seg_s), "size_bytes": info.valid_bytes,
+                    "frames": info.frames, "init_bytes": info.init_bytes, "keyframes": kf,
+                    "status": "ok", "indexed_at": start,
+                })  # fmt: skip
+            if len(rows) >= 50_000:
+                db.execute(insert(RecordingSegment), rows)
+                rows = []
+        if rows:
+            db.execute(insert(RecordingSegment), rows)
+    build_s = time.perf_counter() - t_build
+    rng = random.Random(7)
+    times: list[float] = []
+    with factory() as db:
+        for _ in range(seeks):
+            cam = rng.randint(1, cameras)
+            at = T0 + timedelta(seconds=rng.uniform(0, days * 86400 - 1))
+            t0 = time.perf_counter()
+            point = index.seek(db, cam, at)
+            with sample.open("rb") as f:  # every row maps to the one real file
+                head = f.read(point.segment.init_bytes)
+                f.seek(point.byte_offset % max(1, info.valid_bytes))
+                first = f.read(200_000)
+            assert head and first
+            times.append((time.perf_counter() - t0) * 1000)
+            db.expunge_all()
+    engine.dispose()
+    times.sort()
+    return {
+        "seek_ms_p50": round(statistics.median(times), 2),
+        "seek_ms_p95": round(times[int(len(times) * 0.95) - 1], 2),
+        "index_rows": cameras * per_cam,
+        "index_build_s": round(build_s, 1),
+    }
+
+
+def bench_export(tmp: Path, aus: list[bytes], seconds: int) -> dict[str, float]:
+    url = f"sqlite:///{tmp / 'exp.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    root = tmp / "exp-rec"
+    _, frags = fragments(aus, (seconds + 2) * FPS)
+    from vigie.media.fragmenter import InitInfo
+
+    init_data, _ = fragments(aus, 1)
+    wall = [int(T0.timestamp() * 1000)]
+    rec = StreamRecorder(root, 1, wall_ms=lambda: wall[0], roll_s=60)
+    rec.on_init("1/main", InitInfo(init_data, "avc1", 1920, 1080))
+    for f in frags:
+        rec.on_fragment("1/main", f)
+        wall[0] += 1000 // FPS
+    rec.stop()
+    with session_scope(factory) as db:
+        upsert_communes(db, load_reference_communes())
+        db.add(Camera(id=1, name="Bench", commune_insee="59350", main_url="rtsp://x"))
+        db.flush()
+        index.sync(db, root, now=T0)
+    src_bytes = sum(p.stat().st_size for p in (root / "1").iterdir())
+    with session_scope(factory) as db:
+        t0 = time.perf_counter()
+        export_range(
+            db, root=root, data_dir=tmp, out_dir=tmp / "out", camera_id=1, start=T0,
+            end=T0 + timedelta(seconds=seconds + 2), now=T0, operator="bench",
+            operator_account_id=None, recipient="bench", service="bench", reason="benchmark",
+        )  # fmt: skip
+        export_s = time.perf_counter() - t0
+    copy_dir = tmp / "copy"
+    copy_dir.mkdir()
+    t1 = time.perf_counter()
+    for p in (root / "1").iterdir():
+        shutil.copyfile(p, copy_dir / p.name)
+    copy_s = time.perf_counter() - t1
+    engine.dispose()
+    return {
+        "export_mb_s": round(src_bytes / export_s / 1e6, 1),
+        "copy_mb_s": round(src_bytes / copy_s / 1e6, 1),
+        "export_bytes": src_bytes,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    quick = args.quick
+    with tempfile.TemporaryDirectory(prefix="vigie-bench-rec-") as d:
+        tmp = Path(d)
+        aus = make_clip(tmp, 4)
+        w = bench_write(tmp, aus, 30 if quick else 300)
+        sample = sorted((tmp / "rec" / "1").iterdir())[0]
+        s = bench_seek(tmp, sample, 100 if not quick else 20, 30 if not quick else 7,
+                       200 if quick else 1000)  # fmt: skip
+        e = bench_export(tmp, aus, 20 if quick else 120)
+    metrics = {
+        "seek_ms_p50": s["seek_ms_p50"],
+        "seek_ms_p95": s["seek_ms_p95"],
+        "export_mb_s": e["export_mb_s"],
+        "record_cpu_pct_per_stream": w["record_cpu_pct_per_stream"],
+        "write_mb_s": w["write_mb_s"],
+    }
+    baseline = {"copy_mb_s": e["copy_mb_s"], "dd_write_mb_s": w["dd_write_mb_s"]}
+    targets = {
+        "seek_ms_p95": f"<= {TARGET_SEEK_MS_P95}",
+        "export_mb_s": f">= {TARGET_EXPORT_RATIO} x copy_mb_s",
+        "record_cpu_pct_per_stream": f"<= {TARGET_RECORD_CPU_PCT}",
+    }
+    met = (
+        s["seek_ms_p95"] <= TARGET_SEEK_MS_P95
+        and e["export_mb_s"] >= TARGET_EXPORT_RATIO * e["copy_mb_s"]
+        and w["record_cpu_pct_per_stream"] <= TARGET_RECORD_CPU_PCT
+    )
+    print(f"{'metric':32} {'value':>12}  baseline")
+    print(f"{'write_mb_s':32} {w['write_mb_s']:>12}  dd {w['dd_write_mb_s']}")
+    print(f"{'record_cpu_pct_per_stream':32} {w['record_cpu_pct_per_stream']:>12}")
+    print(f"{'seek_ms_p50 / p95':32} {s['seek_ms_p50']:>5} / {s['seek_ms_p95']:<5}"
+          f"  ({s['index_rows']} rows, built in {s['index_build_s']} s)")  # fmt: skip
+    print(f"{'export_mb_s':32} {e['export_mb_s']:>12}  copy {e['copy_mb_s']}")
+    print(json.dumps({"bench": "recording", "quick": quick, "targets_met": met,
+                      "metrics": metrics, "baseline": baseline, "targets": targets}))  # fmt: skip
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

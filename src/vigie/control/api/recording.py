@@ -1,0 +1,213 @@
+"""Recording API: timeline, requisitions (legal holds), exports, conditions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from vigie.base.clock import RealClock, require_utc
+from vigie.base.errors import InvalidArgument
+from vigie.base.i18n import t
+from vigie.control.deps import CurrentPrincipal, DbSession, Principal, get_settings, require_roles
+from vigie.domain import roles, tickets
+from vigie.recording import holds, index
+from vigie.recording.export import export_range
+from vigie.recording.models import Requisition, Transmission
+from vigie.recording.retention import recording_conditions
+from vigie.storage import audit
+
+router = APIRouter(prefix="/api", tags=["recording"])
+
+HOLD_ROLES = (roles.REQUISITION_OFFICER, roles.CMSU_SUPERVISOR, roles.COMMUNE_AUTHORITY)
+Holder = Annotated[Principal, Depends(require_roles(*HOLD_ROLES))]
+Supervisor = Annotated[Principal, Depends(require_roles(roles.CMSU_SUPERVISOR, roles.METRO_ADMIN))]
+_clock = RealClock()
+
+
+def _root(request: Request) -> Path:
+    return get_settings(request).data_dir / "recordings"
+
+
+def _policy_camera(request: Request, db: Any, principal: Principal, cid: int, purpose: str) -> Any:
+    return request.app.state.access_policy.camera_for_images(db, principal, cid, purpose)
+
+
+@router.get("/cameras/{camera_id}/recordings/timeline")
+def get_timeline(
+    camera_id: int,
+    start: datetime,
+    end: datetime,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbSession,
+) -> dict[str, Any]:
+    """Recorded spans and gaps in [start, end) (ISO 8601 with offset, e.g. ...Z)."""
+    _policy_camera(request, db, principal, camera_id, "playback")
+    tl = index.timeline(db, camera_id, start, end)
+    return {
+        "spans": [{"start_utc": s.start_utc, "end_utc": s.end_utc} for s in tl.spans],
+        "gaps": [{"start_utc": g.start_utc, "end_utc": g.end_utc} for g in tl.gaps],
+    }
+
+
+class PlaybackIn(BaseModel):
+    start: datetime
+    reason: str
+
+
+@router.post("/cameras/{camera_id}/playback")
+def open_playback(
+    camera_id: int, body: PlaybackIn, request: Request, principal: CurrentPrincipal, db: DbSession
+) -> dict[str, Any]:
+    """A single-use ``playback`` ticket for the media process, after the access check.
+
+    The reason is required and written to the audit log with the instant.
+    """
+    camera = _policy_camera(request, db, principal, camera_id, "playback")
+    start = require_utc(body.start, "start")
+    if len(body.reason.strip()) < holds.MIN_REASON_CHARS:
+        raise InvalidArgument(t("recording.hold.reason_required"), field="reason")
+    settings = get_settings(request)
+    now = _clock.now()
+    ticket, token = tickets.issue(
+        settings.secret_key, camera_id=camera.id, stream="main", account_id=principal.account_id,
+        commune=camera.commune_insee, now_s=now.timestamp(), ttl_s=settings.ticket_ttl_s,
+        purpose="playback",
+    )  # fmt: skip
+    audit.append(
+        db, at=now, action="playback_start", actor=principal.username,
+        actor_account_id=principal.account_id, commune_insee=camera.commune_insee,
+        target=f"camera:{camera.id}", reason=body.reason.strip(),
+        details={"start_utc": start.isoformat(), "jti": ticket.jti},
+    )  # fmt: skip
+    db.commit()
+    directory = request.app.state.media
+    node = directory.node_for(camera.id)
+    scheme = "wss" if request.url.scheme == "https" else "ws"
+    path = f"/playback/{camera.id}/main"
+    url = directory.public_ws_url(node, request.headers.get("host", "127.0.0.1"), path, scheme)
+    return {"url": f"{url}?ticket={token}&start_ms={index.utc_to_ms(start)}", "jti": ticket.jti}
+
+
+class RequisitionIn(BaseModel):
+    procedure_number: str = Field(max_length=100)
+    officer: str = Field(max_length=200)
+    service: str = Field(max_length=200)
+    legal_basis: str = Field(max_length=200)
+    camera_ids: list[int]
+    start: datetime
+    end: datetime
+    reason: str
+
+
+class ReleaseIn(BaseModel):
+    reason: str
+
+
+def _req_out(r: Requisition) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "procedure_number": r.procedure_number,
+        "officer": r.officer,
+        "service": r.service,
+        "legal_basis": r.legal_basis,
+        "camera_ids": r.camera_ids,
+        "start_utc": r.start_utc,
+        "end_utc": r.end_utc,
+        "status": r.status,
+        "created_at": r.created_at,
+        "released_at": r.released_at,
+    }
+
+
+@router.get("/requisitions")
+def list_requisitions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
+    return [_req_out(r) for r in db.scalars(select(Requisition).order_by(Requisition.id.desc()))]
+
+
+@router.post("/requisitions", status_code=201)
+def create_requisition(body: RequisitionIn, principal: Holder, db: DbSession) -> dict[str, Any]:
+    req = holds.create_requisition(
+        db, now=_clock.now(), actor=principal.username, actor_account_id=principal.account_id,
+        procedure_number=body.procedure_number, officer=body.officer, service=body.service,
+        legal_basis=body.legal_basis, camera_ids=body.camera_ids, start=body.start,
+        end=body.end, reason=body.reason,
+    )  # fmt: skip
+    db.commit()
+    return _req_out(req)
+
+
+@router.post("/requisitions/{requisition_id}/release")
+def release_requisition(
+    requisition_id: int, body: ReleaseIn, principal: Holder, db: DbSession
+) -> dict[str, Any]:
+    req = holds.release_requisition(
+        db, requisition_id, now=_clock.now(), actor=principal.username,
+        actor_account_id=principal.account_id, reason=body.reason,
+    )  # fmt: skip
+    db.commit()
+    return _req_out(req)
+
+
+class ExportIn(BaseModel):
+    start: datetime
+    end: datetime
+    recipient: str = Field(min_length=1, max_length=200)
+    service: str = Field(min_length=1, max_length=200)
+    reason: str
+    requisition_id: int | None = None
+
+
+@router.post("/cameras/{camera_id}/exports", status_code=201)
+def create_export(
+    camera_id: int, body: ExportIn, request: Request, principal: CurrentPrincipal, db: DbSession
+) -> dict[str, Any]:
+    """Runs in FastAPI's worker threads (a plain ``def``), never on the event loop."""
+    _policy_camera(request, db, principal, camera_id, "export")
+    settings = get_settings(request)
+    now = _clock.now()
+    out = settings.data_dir / "exports" / f"{camera_id}-{now:%Y%m%dT%H%M%S%fZ}"
+    res = export_range(
+        db, root=_root(request), data_dir=settings.data_dir, out_dir=out, camera_id=camera_id,
+        start=body.start, end=body.end, now=now, operator=principal.username,
+        operator_account_id=principal.account_id, recipient=body.recipient,
+        service=body.service, reason=body.reason, requisition_id=body.requisition_id,
+    )  # fmt: skip
+    db.commit()
+    return {"transmission_id": res.transmission_id, "directory": str(res.directory),
+            "frames": res.frames, "manifest": res.manifest}  # fmt: skip
+
+
+@router.get("/transmissions")
+def list_transmissions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": t.id,
+            "camera_id": t.camera_id,
+            "recipient": t.recipient,
+            "service": t.service,
+            "transmitted_at": t.transmitted_at,
+            "expires_at": t.expires_at,
+            "requisition_id": t.requisition_id,
+        }
+        for t in db.scalars(select(Transmission).order_by(Transmission.id.desc()))
+    ]
+
+
+@router.get("/recording/conditions")
+def get_conditions(_p: Supervisor, db: DbSession) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": c.kind,
+            "message": c.message,
+            "camera_id": c.camera_id,
+            "commune_insee": c.commune_insee,
+            "since": c.since,
+        }
+        for c in recording_conditions(db)
+    ]

@@ -1,0 +1,81 @@
+// Vigie requisitions page: legal holds (create, list, release). French strings from /api/i18n.
+"use strict";
+
+let T = {};
+let csrf = "";
+
+function t(key, params = {}) {
+  let s = T[key] || key;
+  for (const [k, v] of Object.entries(params)) s = s.replace(`{${k}}`, v);
+  return s;
+}
+
+async function api(path, options = {}) {
+  const headers = Object.assign({"Content-Type": "application/json"}, options.headers || {});
+  if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = csrf;
+  const r = await fetch(path, Object.assign({}, options, {headers, credentials: "same-origin"}));
+  if (r.status === 401) { location.href = "/login?next=/requisitions"; throw new Error("401"); }
+  const body = await r.json().catch(() => null);
+  if (!r.ok) throw new Error((body && body.error && body.error.message) || r.statusText);
+  return body;
+}
+
+function say(text, isError = false) {
+  const m = document.getElementById("rq-message");
+  m.textContent = text || "";
+  m.classList.toggle("error", !!isError);
+}
+
+async function refresh() {
+  const rows = await api("/api/requisitions");
+  const body = document.getElementById("rq-list");
+  body.innerHTML = "";
+  for (const r of rows) {
+    const tr = document.createElement("tr");
+    const cells = [r.procedure_number, `${r.officer} — ${r.service}`,
+      `${new Date(r.start_utc).toLocaleString("fr-FR")} → ${new Date(r.end_utc).toLocaleString("fr-FR")}`,
+      t(`requisition.status.${r.status}`)];
+    for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
+    const td = document.createElement("td");
+    if (r.status === "active") {
+      const b = document.createElement("button");
+      b.type = "button"; b.textContent = t("requisition.release");
+      b.addEventListener("click", async () => {
+        const reason = prompt(t("requisition.release_reason"));
+        if (reason === null) return;
+        try { await api(`/api/requisitions/${r.id}/release`, {method: "POST", body: JSON.stringify({reason})}); say(t("requisition.released")); refresh(); }
+        catch (e) { say(e.message, true); }
+      });
+      td.appendChild(b);
+    }
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+}
+
+async function create(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  const data = Object.fromEntries(new FormData(f));
+  data.camera_ids = [...document.getElementById("rq-cameras").selectedOptions].map((o) => Number(o.value));
+  data.start = new Date(data.start).toISOString();
+  data.end = new Date(data.end).toISOString();
+  try { await api("/api/requisitions", {method: "POST", body: JSON.stringify(data)}); say(t("requisition.created")); f.reset(); refresh(); }
+  catch (e) { say(e.message, true); }
+}
+
+async function main() {
+  T = await (await fetch("/api/i18n")).json();
+  const me = await api("/api/auth/me");
+  csrf = me.csrf;
+  const sel = document.getElementById("rq-cameras");
+  for (const c of await api("/api/cameras")) {
+    const o = document.createElement("option");
+    o.value = c.id; o.textContent = c.name;
+    sel.appendChild(o);
+  }
+  document.getElementById("rq-form").addEventListener("submit", create);
+  refresh().catch((e) => say(e.message, true));
+}
+
+main();

@@ -1,0 +1,1 @@
+"""Recording in the control plane: index, retention, legal holds, exports."""

@@ -1,0 +1,89 @@
+"""The playback page in a real headless Chromium: simulator → ``vigie serve``
+records → the page asks a playback ticket (with a reason) → the media process
+streams the recording → MSE decodes frames after a seek."""
+
+from __future__ import annotations
+
+import time
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+from sqlalchemy import select
+
+from tests.integration.browser.pages import CHROMIUM, CHROMIUM_ARGS, LoginPage, new_page
+from tests.integration.stack import OPERATOR, running_stack, small_camera
+from vigie.recording.models import RecordingSegment
+from vigie.storage.db import make_engine, make_sessionmaker, session_scope
+from vigie.storage.models import AuditEntry
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
+
+FRAMES_JS = "() => { const v = document.getElementById('pb-video'); return v.getVideoPlaybackQuality().totalVideoFrames; }"
+
+
+def test_frames_decode_after_a_seek(tmp_path: Path) -> None:
+    with (
+        running_stack(tmp_path, [small_camera(1, "Beffroi")]) as stack,
+        closing(stack.client()) as client,
+    ):
+        stack.wait_for(
+            client, lambda c: c["Beffroi"]["status"]["main"]["state"] == "online", 30, "online"
+        )
+        cam_id = stack.cameras(client)["Beffroi"]["id"]
+        engine = make_engine(f"sqlite:///{tmp_path / 'vigie' / 'vigie.db'}")
+        factory = make_sessionmaker(engine)
+        deadline = time.monotonic() + 40
+        while True:  # wait for ≥ 8 s of indexed recording
+            with session_scope(factory) as db:
+                segs = list(
+                    db.scalars(
+                        select(RecordingSegment)
+                        .where(RecordingSegment.camera_id == cam_id)
+                        .order_by(RecordingSegment.start_utc)
+                    )
+                )
+            if segs and (segs[-1].end_utc - segs[0].start_utc).total_seconds() >= 8:
+                break
+            assert time.monotonic() < deadline, "recording not indexed"
+            time.sleep(0.5)
+        seek_to = datetime.fromtimestamp(segs[0].start_utc.timestamp() + 3.5, UTC)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            ctx = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
+            ctx.set_default_timeout(15_000)
+            page, errors = new_page(ctx)
+            LoginPage(page, stack.base_url).open().log_in(*OPERATOR)
+            page.goto(f"{stack.base_url}/playback?camera={cam_id}")
+            page.wait_for_function(
+                "() => document.querySelectorAll('#pb-camera option').length > 0"
+            )
+            page.locator("#pb-camera").select_option(str(cam_id))
+            # datetime-local takes the browser's local (Paris) wall time
+            page.evaluate(
+                """(ms) => { const d = new Date(ms); const pad = (n) => String(n).padStart(2, '0');
+                document.getElementById('pb-start').value = `${d.getFullYear()}-${pad(d.getMonth()+1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; }""",
+                int(seek_to.timestamp() * 1000),
+            )
+            page.locator("#pb-reason").fill("Vérification d'un signalement")
+            page.locator("#pb-form button[type=submit]").click()
+            page.wait_for_function(f"() => ({FRAMES_JS})() >= 25", timeout=15_000)
+            clock = page.locator("#pb-clock").text_content() or ""
+            assert clock, "position shown"
+            # The timeline lists what is recorded; a click seeks there and decoding goes on.
+            page.locator("#pb-timeline li.recorded").first.click()
+            before = page.evaluate(FRAMES_JS)
+            # a new MediaSource restarts the counter: 20 more frames either way
+            page.wait_for_function(
+                f"() => ({FRAMES_JS})() >= 20 && ({FRAMES_JS})() != {before}", timeout=15_000
+            )
+            errors.assert_clean()
+            browser.close()
+        with session_scope(factory) as db:
+            entry = db.scalars(
+                select(AuditEntry).where(AuditEntry.action == "playback_start")
+            ).one()
+            assert entry.reason == "Vérification d'un signalement"
+        engine.dispose()

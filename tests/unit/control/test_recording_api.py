@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.conftest import ApiClient, make_account
+from tests.unit.recording.helpers import make_camera, record
+from vigie.base.settings import Settings
+from vigie.recording import index
+from vigie.storage.db import session_scope
+from vigie.storage.models import AuditEntry
+
+T0 = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
+
+
+def test_timeline_requisition_export(
+    api: ApiClient, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    make_account(session_factory, "sup", "cmsu_supervisor")
+    api.login("sup")
+    root = settings.data_dir / "recordings"
+    with session_scope(session_factory) as db:
+        cid = make_camera(db).id
+    record(root, cid, T0, 4)
+    with session_scope(session_factory) as db:
+        index.sync(db, root, now=T0)
+    q = {
+        "start": (T0 - timedelta(seconds=2)).isoformat(),
+        "end": (T0 + timedelta(seconds=10)).isoformat(),
+    }
+    r = api.get(f"/api/cameras/{cid}/recordings/timeline", params=q)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["spans"]) == 1 and len(body["gaps"]) == 2
+    r = api.get(
+        f"/api/cameras/{cid}/recordings/timeline",
+        params={"start": "2026-11-26T20:00:00", "end": "2026-11-26T21:00:00"},
+    )
+    assert r.status_code == 422 and "start" in r.text  # naive local time refused
+    r = api.get(
+        f"/api/cameras/{cid}/recordings/timeline", params={"start": q["end"], "end": q["start"]}
+    )
+    assert r.status_code == 422 and "inversé" in r.text
+    r = api.post("/api/requisitions", json={
+        "procedure_number": "2026/77", "officer": "Lt Durand", "service": "SLPJ",
+        "legal_basis": "art. 60 CPP", "camera_ids": [cid], "start": T0.isoformat(),
+        "end": (T0 + timedelta(seconds=4)).isoformat(), "reason": "Flagrant délit vol",
+    })  # fmt: skip
+    assert r.status_code == 201, r.text
+    req_id = r.json()["id"]
+    r = api.post(f"/api/cameras/{cid}/exports", json={
+        "start": T0.isoformat(), "end": (T0 + timedelta(seconds=2)).isoformat(),
+        "recipient": "Lt Durand", "service": "SLPJ", "reason": "Réquisition 2026/77",
+        "requisition_id": req_id,
+    })  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["frames"] == 50
+    assert api.get("/api/transmissions").json()[0]["requisition_id"] == req_id
+    r = api.post(f"/api/requisitions/{req_id}/release", json={"reason": "x"})
+    assert r.status_code == 422
+    r = api.post(f"/api/requisitions/{req_id}/release", json={"reason": "Procédure close"})
+    assert r.status_code == 200 and r.json()["status"] == "released"
+    with session_scope(session_factory) as db:
+        actions = [a.action for a in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions[-3:] == ["hold_create", "export", "hold_release"]
+    conds = api.get("/api/recording/conditions").json()
+    assert conds[0]["kind"] == "no_authorisation"
+
+
+def test_pages_are_served_in_french(api: ApiClient, session_factory: sessionmaker[Session]) -> None:
+    make_account(session_factory, "sup2", "cmsu_supervisor")
+    api.login("sup2")
+    r = api.get("/playback")
+    assert r.status_code == 200 and "Relecture des enregistrements" in r.text
+    r = api.get("/requisitions")
+    assert r.status_code == 200 and "Réquisitions judiciaires" in r.text
+    assert api.get("/static/playback.js").status_code == 200
+    assert api.get("/static/requisitions.js").status_code == 200
+
+
+def test_playback_ticket_needs_a_reason(
+    api: ApiClient, session_factory: sessionmaker[Session]
+) -> None:
+    make_account(session_factory, "op", "cmsu_operator")
+    api.login("op")
+    with session_scope(session_factory) as db:
+        cid = make_camera(db).id
+    r = api.post(f"/api/cameras/{cid}/playback", json={"start": T0.isoformat(), "reason": ""})
+    assert r.status_code == 422 and "motif" in r.text
+    r = api.post(
+        f"/api/cameras/{cid}/playback", json={"start": T0.isoformat(), "reason": "Contrôle plainte"}
+    )
+    assert r.status_code == 200, r.text
+    assert "/playback/" in r.json()["url"] and "start_ms=" in r.json()["url"]
