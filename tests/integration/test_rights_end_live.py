@@ -25,12 +25,14 @@ STOP_WITHIN_S = 2.0
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    # Cameras 1..3 land on Lille, Roubaix, Tourcoing (stack.py assigns communes in turn).
+    # Cameras 1..4 land on Lille, Roubaix, Tourcoing, Villeneuve-d'Ascq (stack.py assigns
+    # communes in turn).
     cams = [
-        small_camera(i, name) for i, name in enumerate(("Lille A", "Roubaix A", "Tourcoing A"), 1)
+        small_camera(i, name)
+        for i, name in enumerate(("Lille A", "Roubaix A", "Tourcoing A", "Villeneuve A"), 1)
     ]
     with running_stack(tmp_path_factory.mktemp("rights"), cams) as s, closing(s.client()) as c:
-        s.wait_for(c, lambda cs: len(cs) == 3 and all(
+        s.wait_for(c, lambda cs: len(cs) == 4 and all(
             x["status"]["main"]["state"] == "online" for x in cs.values()), 30, "cameras online")  # fmt: skip
         yield s
 
@@ -109,10 +111,35 @@ def test_handover_end(stack: Stack) -> None:
             assert -0.5 <= late <= STOP_WITHIN_S
 
 
+def test_playback_stops_when_the_delegation_ends(stack: Stack) -> None:
+    with closing(stack.client(OPERATOR)) as op, closing(stack.client(ADMIN)) as admin:
+        cam = camera_id(stack, op, "Roubaix A")
+        start = datetime.now(UTC) - timedelta(seconds=12)
+        deadline = time.monotonic() + 20
+        while True:  # the recording index catches up every few seconds
+            tl = op.get(f"/api/cameras/{cam}/recordings/timeline",
+                        params={"start": start.isoformat(), "end": datetime.now(UTC).isoformat()}).json()  # fmt: skip
+            if tl["spans"] or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert tl["spans"], tl
+        r = op.post(f"/api/cameras/{cam}/playback",
+                    json={"start": tl["spans"][0]["start_utc"], "reason": "vérification d'un signalement"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        with connect(r.json()["url"], max_size=None) as ws:
+            ws.recv(timeout=5)
+            ws.send('{"type": "pause"}')
+            (roubaix,) = [d for d in admin.get("/api/delegations", params={"commune": "59512"}).json()
+                          if d["revoked_at"] is None]  # fmt: skip
+            t0 = time.monotonic()
+            admin.post(f"/api/delegations/{roubaix['id']}/revoke", json={"reason": "fin"})
+            assert closed_after(ws, t0) <= STOP_WITHIN_S
+
+
 def test_account_disabled(stack: Stack) -> None:
     supervisor = ("superviseur", "vigie-demo-superviseur")
     with closing(stack.client(supervisor)) as sup, closing(stack.client(ADMIN)) as admin:
-        cam = camera_id(stack, sup, "Roubaix A")
+        cam = camera_id(stack, sup, "Villeneuve A")
         me = sup.get("/api/auth/me").json()
         with watch(sup, cam) as ws:
             t0 = time.monotonic()

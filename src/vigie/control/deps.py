@@ -54,7 +54,9 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# Committed when the route returns, before the response is sent: a client that acts
+# on the response (the next request after signing in) always finds the data.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def audit_key(settings: Settings) -> bytes:

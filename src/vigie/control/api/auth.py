@@ -158,6 +158,8 @@ def login(body: LoginIn, request: Request, response: Response, db: DbSession) ->
                         samesite="strict", secure=secure)  # fmt: skip
     response.set_cookie(CSRF_COOKIE, session.csrf, max_age=max_age, samesite="strict",
                         secure=secure)  # fmt: skip
+    # Committed before the response leaves: the browser's next request must find it.
+    db.commit()
     return _me(account, session, request)
 
 
