@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     ticket_ttl_s: int = Field(30, ge=5, le=600, description="Lifetime of a live ticket.")
     demo: bool = Field(False, description="Demo mode: allows the placeholder secret.")
     log_level: str = Field("INFO", description="Python logging level.")
+    smtp_host: str = Field("", description="SMTP relay for alarm e-mails; empty: no e-mail.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP relay.")
+    smtp_sender: str = Field("vigie@localhost", description="From address of alarm e-mails.")
+    smtp_starttls: bool = Field(False, description="Use STARTTLS with the SMTP relay.")
+    alarm_escalate_after_s: int = Field(
+        600, ge=60, description="Unacknowledged alarms escalate after this many seconds."
+    )
+    metrics_token: str = Field(
+        "", description="Bearer token for /metrics; empty: /metrics only from 127.0.0.1."
+    )
 
     @model_validator(mode="after")
     def _no_placeholder_secret(self) -> Settings:

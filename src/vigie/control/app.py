@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from vigie.base.settings import Settings
 from vigie.control import pages
 from vigie.control.access import AccessPolicy, RolePolicy
 from vigie.control.api import auth, core
+from vigie.control.continuity_wiring import continuity_monitor
 from vigie.control.errors import install_error_handlers
 from vigie.control.media_directory import MediaDirectory
 from vigie.storage.db import make_engine, make_sessionmaker
@@ -39,6 +42,8 @@ EXTRA_ROUTERS: list[tuple[str, str]] = [
     ("vigie.control.api.admin_catalogue", "router"),
     ("vigie.control.api.admin_reports", "router"),
     ("vigie.control.admin_pages", "router"),
+    ("vigie.control.api.continuity", "router"),
+    ("vigie.control.continuity_pages", "router"),
 ]
 
 
@@ -67,6 +72,20 @@ def create_app(
         await directory.push(cams)
         await directory.refresh_stats()
 
+    monitor = continuity_monitor(settings)
+
+    def _monitor_round() -> None:
+        with sessions() as db:
+            monitor.tick(
+                db,
+                now=datetime.now(UTC),
+                now_s=time.monotonic(),
+                streams=directory.last_stats,
+                processes=dict(directory.last_process),
+                process_errors=dict(directory.node_errors),
+                node_count=len(directory.nodes),
+            )
+
     async def _background() -> None:
         last_push = -PUSH_EVERY_S
         loop = asyncio.get_running_loop()
@@ -79,6 +98,10 @@ def create_app(
                     await directory.refresh_stats()
             except Exception:
                 log.exception("media synchronisation failed")
+            try:
+                await asyncio.to_thread(_monitor_round)
+            except Exception:
+                log.exception("health monitor round failed")
             await asyncio.sleep(STATS_EVERY_S)
 
     @asynccontextmanager
