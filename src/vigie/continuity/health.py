@@ -58,8 +58,12 @@ def camera_conditions(
         return Condition("camera", subject, kind, severity, message)
 
     if stats is None:
-        return [cond("offline", "critical", "offline", detail="flux non démarré")]
+        # Not (yet) reported by a media process: a process down is its own
+        # alarm (``node_conditions``); a stream just pushed has no stats yet.
+        return []
     state = stats.get("state")
+    if state == "starting" or (state == "connecting" and not stats.get("error_code")):
+        return []  # first connection in progress: not a failure yet
     if state not in ("online", "stalled"):
         detail = stats.get("message") or state or "?"
         return [cond("offline", "critical", "offline", detail=detail)]

@@ -168,6 +168,8 @@ def upgrade() -> None:
         "continuity_check_settings",
         sa.Column("camera_id", sa.Integer(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("close_up", sa.Boolean(), nullable=False),
+        sa.Column("fast_moving", sa.Boolean(), nullable=False),
         sa.Column("thresholds", sa.JSON(), nullable=False),
         sa.Column(
             "reference_requested_at", vigie.storage.types.UTCDateTime(timezone=True), nullable=True
