@@ -21,6 +21,7 @@ COMMANDS = [
     "vigie.cli.sim",
     "vigie.cli.demo",
     "vigie.cli.finance",
+    "vigie.cli.checks",
 ]
 
 

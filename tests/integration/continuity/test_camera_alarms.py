@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.integration.stack import OPERATOR, SIM_CACHE, running_stack, small_camera
+from vigie.base.settings import Settings
+from vigie.continuity.checks import ChecksRunner
+from vigie.continuity.models import CheckSettings
+from vigie.domain.alarms import Delays, Hysteresis
+from vigie.domain.tickets import internal_api_token
 from vigie.sim.runner import SimServer
+from vigie.storage.db import make_engine, make_sessionmaker, session_scope
 
 
 def alarms_of(client: httpx.Client, name: str, cams: dict[str, int]) -> list[dict[str, Any]]:
@@ -48,7 +56,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 return bool(c["status"]["main"]["state"] == "online")
 
             wait(lambda: online("Isolée") and online("Instable"), 40, "cameras online")
-            yield {"client": client, "cams": cams, "lone": lone, "flaky": flaky}
+            yield {"client": client, "cams": cams, "lone": lone, "flaky": flaky, "st": st}
             client.close()
     finally:
         lone.close()
@@ -83,3 +91,45 @@ def test_flapping_camera_is_one_alarm(stack: dict[str, Any]) -> None:
     assert rows[0]["is_open"]
     wait(lambda: not alarms_of(client, "Instable", cams)[0]["is_open"], 15, "clear once stable")
     assert len(alarms_of(client, "Instable", cams)) == 1
+
+
+def test_image_checks_process_against_live_media(stack: dict[str, Any]) -> None:
+    """The checks runner fetches real keyframes from the media process: the
+    first becomes the reference; a wrong reference reads as "moved" and
+    raises an alarm; a requested refresh accepts the scene and clears it."""
+    st, client, cams = stack["st"], stack["client"], stack["cams"]
+    env = st.env
+    settings = Settings(
+        data_dir=Path(env["VIGIE_DATA_DIR"]),
+        secret_key=env["VIGIE_SECRET_KEY"],
+        media_base_port=int(env["VIGIE_MEDIA_BASE_PORT"]),
+    )
+    engine = make_engine(settings.resolved_database_url)
+    sessions = make_sessionmaker(engine)
+    runner = ChecksRunner(settings, sessions, engine=Hysteresis(Delays(0.0, 0.0)))
+    beffroi = cams["Beffroi"]
+    headers = {"Authorization": f"Bearer {internal_api_token(settings.secret_key)}"}
+    with httpx.Client(timeout=5, headers=headers) as http:
+        t0 = time.monotonic()
+        assert runner.round(http, t0) == []
+        state = runner.cameras[beffroi]
+        assert state.checker.reference is not None
+        assert (settings.data_dir / "checks" / f"{beffroi}.npy").exists()
+        # A reference from elsewhere: the scene no longer matches.
+        shape = np.load(settings.data_dir / "checks" / f"{beffroi}.npy").shape
+        y, x = np.mgrid[0 : shape[0], 0 : shape[1]]
+        wrong = ((np.sin(x / 5.0) * np.cos(y / 7.0) + 1.0) * 100).astype(np.float32)
+        state.checker.set_reference(wrong)
+        state.last_dts = None
+        found = runner.round(http, t0 + 2)
+        assert any(c.kind == "moved" and c.subject == str(beffroi) for c in found), found
+        rows = client.get("/api/continuity/alarms").json()
+        assert any(r["camera_id"] == beffroi and r["kind"] == "moved" for r in rows)
+        with session_scope(sessions) as db:
+            db.add(CheckSettings(camera_id=beffroi, reference_requested_at=datetime.now(UTC)))
+        runner._loaded_s = -1e9
+        state.last_dts = None
+        assert runner.round(http, t0 + 4) == []
+        rows = client.get("/api/continuity/alarms").json()
+        assert not any(r["camera_id"] == beffroi and r["kind"] == "moved" for r in rows)
+    engine.dispose()
