@@ -377,7 +377,11 @@ class MediaServer:
         return web.Response(
             body=stream.init.data + frag.data,
             content_type="video/mp4",
-            headers={"X-Keyframe-Dts-90k": str(frag.dts_90k), "Cache-Control": "no-store"},
+            headers={
+                "X-Keyframe-Dts-90k": str(frag.dts_90k),
+                "X-Init-Bytes": str(len(stream.init.data)),
+                "Cache-Control": "no-store",
+            },
         )
 
 
