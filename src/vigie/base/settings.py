@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     alarm_escalate_after_s: int = Field(
         600, ge=60, description="Unacknowledged alarms escalate after this many seconds."
     )
+    image_checks: bool = Field(
+        True, description="`vigie serve` also runs `vigie checks` (camera image checks)."
+    )
     metrics_token: str = Field(
         "", description="Bearer token for /metrics; empty: /metrics only from 127.0.0.1."
     )
