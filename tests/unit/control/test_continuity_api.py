@@ -81,3 +81,38 @@ def test_coverage_plan_and_metrics(api: ApiClient, session_factory: sessionmaker
     assert metrics.status_code == 200
     assert 'vigie_alarms_open{severity="critical"} 1.0' in metrics.text
     assert "vigie_camera_up{" in metrics.text
+
+
+def test_contacts_check_settings_reference_and_health(
+    api: ApiClient, session_factory: sessionmaker[Session]
+) -> None:
+    seed_alarm(session_factory)
+    make_account(session_factory, "admin", "metro_admin")
+    api.login("admin")
+    r = api.post("/api/continuity/contacts", json={"commune_insee": "59350", "label": "Tech"})
+    assert r.status_code == 422 and "e-mail" in r.text
+    r = api.post(
+        "/api/continuity/contacts",
+        json={"commune_insee": "59350", "webhook_url": "https://hooks.example/x"},
+    )
+    assert r.status_code == 422 and "secret" in r.text
+    r = api.post(
+        "/api/continuity/contacts",
+        json={"commune_insee": None, "email": "cmsu@mel.example", "min_severity": "critical"},
+    )
+    assert r.status_code == 201, r.text
+    listed = api.get("/api/continuity/contacts").json()
+    assert [c["email"] for c in listed] == ["cmsu@mel.example"]
+    bad = api.put("/api/continuity/cameras/1/checks", json={"thresholds": {"blurr": 0.3}})
+    assert bad.status_code == 422 and "blurr" in bad.text
+    ok = api.put(
+        "/api/continuity/cameras/1/checks",
+        json={"close_up": True, "thresholds": {"moved_corr": 0.5}},
+    )
+    assert ok.status_code == 200, ok.text
+    assert api.delete(f"/api/continuity/contacts/{listed[0]['id']}").status_code == 204
+    make_account(session_factory, "op", "cmsu_operator")
+    api.login("op")
+    assert api.post("/api/continuity/cameras/1/reference").status_code == 202
+    health = api.get("/api/continuity/health").json()
+    assert health["cameras"][0]["camera_id"] == 1 and "media-0" in health["processes"]

@@ -17,13 +17,16 @@ from vigie.base.errors import InvalidArgument, NotFound, PermissionDenied
 from vigie.base.i18n import t
 from vigie.continuity import alarms as service
 from vigie.continuity.coverage import plan_for, set_staffed_windows
-from vigie.continuity.health import availability, commune_availability
-from vigie.continuity.models import Alarm
+from vigie.continuity.health import availability, camera_conditions, commune_availability
+from vigie.continuity.models import Alarm, CheckSettings, Contact
 from vigie.control.deps import DbSession, Principal, get_settings, require_roles
 from vigie.control.media_directory import MediaDirectory
 from vigie.domain import roles
+from vigie.domain.alarms import SEVERITIES
 from vigie.domain.coverage import hours, metropolitan_view
+from vigie.domain.imagecheck import Thresholds
 from vigie.domain.schedule import WeeklyWindow
+from vigie.storage import audit
 from vigie.storage.models import AccountCommune, Camera, Commune
 
 router = APIRouter(tags=["continuity"])
@@ -292,3 +295,191 @@ def metrics(request: Request, db: DbSession) -> Response:
     for alarm in service.open_alarms(db):
         open_alarms.labels(alarm.severity).inc()
     return Response(generate_latest(reg), media_type=CONTENT_TYPE_LATEST)
+
+
+class ContactIn(BaseModel):
+    commune_insee: str | None = Field(None, description="None: the centre")
+    label: str = Field("", max_length=200)
+    email: str | None = Field(None, max_length=300)
+    webhook_url: str | None = Field(None, max_length=1000)
+    webhook_secret: str | None = Field(None, min_length=16, max_length=200)
+    min_severity: str = "warning"
+
+
+class CheckSettingsIn(BaseModel):
+    enabled: bool = True
+    close_up: bool = False
+    fast_moving: bool = False
+    thresholds: dict[str, float] = Field(default_factory=dict)
+
+
+@router.get("/api/continuity/contacts")
+def list_contacts(db: DbSession, _p: Admin) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "commune_insee": c.commune_insee,
+            "label": c.label,
+            "email": c.email,
+            "webhook_url": c.webhook_url,
+            "has_secret": bool(c.webhook_secret),
+            "min_severity": c.min_severity,
+        }
+        for c in db.scalars(select(Contact).order_by(Contact.id))
+    ]
+
+
+@router.post("/api/continuity/contacts", status_code=201)
+def add_contact(body: ContactIn, db: DbSession, principal: Admin) -> dict[str, Any]:
+    if body.commune_insee is not None and db.get(Commune, body.commune_insee) is None:
+        raise NotFound(t("commune.unknown", code=body.commune_insee))
+    if not body.email and not body.webhook_url:
+        raise InvalidArgument(
+            "email: donnez une adresse e-mail ou une URL de webhook.", field="email"
+        )
+    if body.email and "@" not in body.email:
+        raise InvalidArgument(f"email: {body.email!r} n'est pas une adresse e-mail.", field="email")
+    if body.webhook_url:
+        if not body.webhook_url.startswith(("https://", "http://")):
+            raise InvalidArgument("webhook_url: donnez une URL http(s)://…", field="webhook_url")
+        if not body.webhook_secret:
+            raise InvalidArgument(
+                "webhook_secret: un secret d'au moins 16 caractères signe chaque envoi.",
+                field="webhook_secret",
+            )
+    if body.min_severity not in SEVERITIES:
+        raise InvalidArgument(
+            f"min_severity: {body.min_severity!r} inconnue ({', '.join(SEVERITIES)}).",
+            field="min_severity",
+        )
+    contact = Contact(**body.model_dump())
+    db.add(contact)
+    db.flush()
+    audit.append(
+        db,
+        at=datetime.now(UTC),
+        action="continuity.contact.add",
+        actor=principal.username,
+        actor_account_id=principal.account_id,
+        commune_insee=body.commune_insee,
+        target=f"contact:{contact.id}",
+    )
+    return {"id": contact.id}
+
+
+@router.delete("/api/continuity/contacts/{contact_id}", status_code=204)
+def delete_contact(contact_id: int, db: DbSession, principal: Admin) -> Response:
+    contact = db.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"Contact introuvable : n° {contact_id}.")
+    audit.append(
+        db,
+        at=datetime.now(UTC),
+        action="continuity.contact.delete",
+        actor=principal.username,
+        actor_account_id=principal.account_id,
+        commune_insee=contact.commune_insee,
+        target=f"contact:{contact_id}",
+    )
+    db.delete(contact)
+    return Response(status_code=204)
+
+
+@router.put("/api/continuity/cameras/{camera_id}/checks")
+def put_check_settings(
+    camera_id: int, body: CheckSettingsIn, db: DbSession, principal: Admin
+) -> dict[str, Any]:
+    if db.get(Camera, camera_id) is None:
+        raise NotFound(t("camera.not_found"))
+    Thresholds.from_json(dict(body.thresholds))  # refuses unknown keys and nonsense
+    cs = db.get(CheckSettings, camera_id) or CheckSettings(camera_id=camera_id)
+    cs.enabled, cs.close_up, cs.fast_moving = body.enabled, body.close_up, body.fast_moving
+    cs.thresholds = dict(body.thresholds)
+    db.add(cs)
+    audit.append(
+        db,
+        at=datetime.now(UTC),
+        action="continuity.checks.set",
+        actor=principal.username,
+        actor_account_id=principal.account_id,
+        target=f"camera:{camera_id}",
+        details=body.model_dump(),
+    )
+    return body.model_dump()
+
+
+@router.post("/api/continuity/cameras/{camera_id}/reference", status_code=202)
+def refresh_reference(camera_id: int, db: DbSession, principal: Supervisor) -> dict[str, Any]:
+    """The camera's current view becomes its reference (after a deliberate
+    re-aim); the checks process takes it on its next keyframe."""
+    camera = db.get(Camera, camera_id)
+    scope = _communes_in_scope(db, principal)
+    if camera is None or (scope is not None and camera.commune_insee not in scope):
+        raise NotFound(t("camera.not_found"))
+    now = datetime.now(UTC)
+    cs = db.get(CheckSettings, camera_id) or CheckSettings(camera_id=camera_id)
+    cs.reference_requested_at = now
+    db.add(cs)
+    audit.append(
+        db,
+        at=now,
+        action="continuity.reference.refresh",
+        actor=principal.username,
+        actor_account_id=principal.account_id,
+        commune_insee=camera.commune_insee,
+        target=f"camera:{camera_id}",
+    )
+    return {"camera_id": camera_id, "requested_at": now.isoformat()}
+
+
+@router.get("/api/continuity/health")
+def get_health(request: Request, db: DbSession, principal: Supervisor) -> dict[str, Any]:
+    """Current health per camera (main stream, with recording if reported)
+    and per media process."""
+    directory: MediaDirectory = request.app.state.media
+    scope = _communes_in_scope(db, principal)
+    settings = {s.camera_id: s for s in db.scalars(select(CheckSettings))}
+    keep = (
+        "state",
+        "fps",
+        "bitrate_kbps",
+        "gop_frames",
+        "width",
+        "height",
+        "codec",
+        "last_packet_age_s",
+        "reconnects",
+        "message",
+        "recording",
+        "clock_drift_s",
+    )
+    cameras = []
+    for cam in db.scalars(select(Camera).order_by(Camera.id)):
+        if scope is not None and cam.commune_insee not in scope:
+            continue
+        snap = directory.status_of(cam.id, "main")
+        cs = settings.get(cam.id)
+        problems = camera_conditions(
+            cam.id,
+            cam.name,
+            snap,
+            close_up=bool(cs and cs.close_up),
+            fast_moving=bool(cs and cs.fast_moving),
+        )
+        cameras.append(
+            {
+                "camera_id": cam.id,
+                "name": cam.name,
+                "commune_insee": cam.commune_insee,
+                "stats": {k: snap.get(k) for k in keep} if snap else None,
+                "problems": [{"kind": p.kind, "message": p.message} for p in problems],
+            }
+        )
+    processes = {
+        f"media-{n.index}": {
+            "up": n.index not in directory.node_errors,
+            **(directory.last_process.get(n.index) or {}),
+        }
+        for n in directory.nodes
+    }
+    return {"cameras": cameras, "processes": processes}
