@@ -1,5 +1,6 @@
 """The health monitor: one round turns the media processes' stats into
-alarm conditions, alarms, health samples, escalations and deliveries.
+alarm conditions, alarms, health samples and escalations; ``deliver``
+empties the outbox on its own schedule.
 
 It runs in a worker thread of the control plane (``asyncio.to_thread``
 from the background loop), never on the event loop itself. Image-check
@@ -120,6 +121,9 @@ class Monitor:
             purge_samples(db, now=now)
             self._last_purge_s = now_s
         db.commit()
-        if self.senders:
-            deliver_due(db, now=now, senders=self.senders)
         return conditions
+
+    def deliver(self, db: Session, *, now: datetime) -> tuple[int, int]:
+        """Send what is due in the outbox. Runs apart from ``tick`` so a slow
+        or dead receiver never delays alarm detection."""
+        return deliver_due(db, now=now, senders=self.senders) if self.senders else (0, 0)

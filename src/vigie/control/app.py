@@ -104,11 +104,27 @@ def create_app(
                 log.exception("health monitor round failed")
             await asyncio.sleep(STATS_EVERY_S)
 
+    def _deliver_round() -> None:
+        with sessions() as db:
+            monitor.deliver(db, now=datetime.now(UTC))
+
+    async def _deliveries() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(_deliver_round)
+            except Exception:
+                log.exception("notification delivery failed")
+            await asyncio.sleep(STATS_EVERY_S)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_background()) if background else None
+        tasks = (
+            [asyncio.create_task(_background()), asyncio.create_task(_deliveries())]
+            if background
+            else []
+        )
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
