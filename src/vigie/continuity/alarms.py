@@ -195,7 +195,7 @@ def acknowledge(db: Session, *, alarm_id: int, actor: str, now: datetime) -> Ala
 def assign(db: Session, *, alarm_id: int, actor: str, assignee: str, now: datetime) -> Alarm:
     assignee = assignee.strip()
     if not assignee:
-        raise InvalidArgument("assignee: indiquez à qui confier l'alarme.", field="assignee")
+        raise InvalidArgument(t("continuity.err.assignee"), field="assignee")
     alarm = _get(db, alarm_id)
     alarm.assigned_to = assignee
     _log(db, alarm, actor=actor, action="assign", text=assignee, now=now)

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from vigie.base.errors import InvalidArgument
+from vigie.base.i18n import t
 
 SEVERITIES = ("info", "warning", "critical")
 SOURCES = ("camera", "commune", "process", "node")
@@ -36,11 +37,17 @@ class Condition:
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
             raise InvalidArgument(
-                f"source: {self.source!r} inconnue ({', '.join(SOURCES)}).", field="source"
+                t("continuity.err.source", value=repr(self.source), allowed=", ".join(SOURCES)),
+                field="source",
             )
         if self.severity not in SEVERITIES:
             raise InvalidArgument(
-                f"severity: {self.severity!r} inconnue ({', '.join(SEVERITIES)}).",
+                t(
+                    "continuity.err.severity",
+                    field="severity",
+                    value=repr(self.severity),
+                    allowed=", ".join(SEVERITIES),
+                ),
                 field="severity",
             )
 

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vigie.base.errors import InvalidArgument
+from vigie.base.i18n import t
 
 Grey = npt.NDArray[np.float32]
 CHECK_KINDS = ("covered", "blurred", "moved", "frozen")
@@ -51,17 +52,24 @@ class Thresholds:
     def __post_init__(self) -> None:
         for name in ("dark_mean", "covered_std", "frozen_diff", "frozen_after_s"):
             if getattr(self, name) < 0:
-                raise InvalidArgument(f"{name}: doit être positif ou nul.", field=name)
+                raise InvalidArgument(
+                    t("continuity.err.threshold_negative", field=name), field=name
+                )
         for name in ("blur_ratio", "moved_corr"):
             if not 0.0 < getattr(self, name) < 1.0:
-                raise InvalidArgument(f"{name}: doit être compris entre 0 et 1.", field=name)
+                raise InvalidArgument(t("continuity.err.threshold_ratio", field=name), field=name)
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Thresholds:
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise InvalidArgument(
-                f"seuils inconnus : {', '.join(sorted(unknown))}.", field=sorted(unknown)[0]
+                t(
+                    "continuity.err.threshold_unknown",
+                    names=", ".join(sorted(unknown)),
+                    allowed=", ".join(cls.__dataclass_fields__),
+                ),
+                field=sorted(unknown)[0],
             )
         return cls(**{k: float(v) for k, v in data.items()})  # type: ignore[arg-type]
 

@@ -168,9 +168,7 @@ def _parse_week(week: str | None) -> date:
     try:
         day = date.fromisoformat(week)
     except ValueError as exc:
-        raise InvalidArgument(
-            f"week: {week!r} n'est pas une date AAAA-MM-JJ (ex. 2026-11-23).", field="week"
-        ) from exc
+        raise InvalidArgument(t("continuity.err.week", value=repr(week)), field="week") from exc
     return day - timedelta(days=day.weekday())
 
 
@@ -227,9 +225,9 @@ def get_availability(
 ) -> dict[str, Any]:
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
-            raise InvalidArgument(f"{name}: donnez l'instant avec son fuseau (ex. …Z).", field=name)
+            raise InvalidArgument(t("continuity.err.naive", field=name), field=name)
     if end <= start:
-        raise InvalidArgument("end: la fin doit être après le début.", field="end")
+        raise InvalidArgument(t("continuity.err.end_before_start"), field="end")
     scope = _communes_in_scope(db, principal)
     cams = list(db.scalars(select(Camera)))
     if scope is not None:
@@ -334,22 +332,25 @@ def add_contact(body: ContactIn, db: DbSession, principal: Admin) -> dict[str, A
     if body.commune_insee is not None and db.get(Commune, body.commune_insee) is None:
         raise NotFound(t("commune.unknown", code=body.commune_insee))
     if not body.email and not body.webhook_url:
-        raise InvalidArgument(
-            "email: donnez une adresse e-mail ou une URL de webhook.", field="email"
-        )
+        raise InvalidArgument(t("continuity.err.contact_empty"), field="email")
     if body.email and "@" not in body.email:
-        raise InvalidArgument(f"email: {body.email!r} n'est pas une adresse e-mail.", field="email")
+        raise InvalidArgument(t("continuity.err.email", value=repr(body.email)), field="email")
     if body.webhook_url:
         if not body.webhook_url.startswith(("https://", "http://")):
-            raise InvalidArgument("webhook_url: donnez une URL http(s)://…", field="webhook_url")
+            raise InvalidArgument(t("continuity.err.webhook_url"), field="webhook_url")
         if not body.webhook_secret:
             raise InvalidArgument(
-                "webhook_secret: un secret d'au moins 16 caractères signe chaque envoi.",
+                t("continuity.err.webhook_secret"),
                 field="webhook_secret",
             )
     if body.min_severity not in SEVERITIES:
         raise InvalidArgument(
-            f"min_severity: {body.min_severity!r} inconnue ({', '.join(SEVERITIES)}).",
+            t(
+                "continuity.err.severity",
+                field="min_severity",
+                value=repr(body.min_severity),
+                allowed=", ".join(SEVERITIES),
+            ),
             field="min_severity",
         )
     contact = Contact(**body.model_dump())
@@ -371,7 +372,7 @@ def add_contact(body: ContactIn, db: DbSession, principal: Admin) -> dict[str, A
 def delete_contact(contact_id: int, db: DbSession, principal: Admin) -> Response:
     contact = db.get(Contact, contact_id)
     if contact is None:
-        raise NotFound(f"Contact introuvable : n° {contact_id}.")
+        raise NotFound(t("continuity.err.contact_not_found", contact_id=contact_id))
     audit.append(
         db,
         at=datetime.now(UTC),
