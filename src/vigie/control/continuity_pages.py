@@ -66,7 +66,14 @@ def coverage_page(
         for slot in cov["slots"]:
             local = datetime.fromisoformat(slot["start"]).astimezone(PARIS)
             x = (local.hour * 60 + local.minute) // 30
-            cells.append((x, local.weekday(), COLOURS[slot["who"]], local.strftime("%a %H:%M")))
+            cells.append(
+                (
+                    x,
+                    local.weekday(),
+                    COLOURS[slot["who"]],
+                    f"{WEEKDAY_NAMES_FR[local.weekday()]} {local:%H:%M}",
+                )
+            )
         chart = {
             **cov,
             "cells": cells,

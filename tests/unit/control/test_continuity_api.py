@@ -74,7 +74,9 @@ def test_coverage_plan_and_metrics(api: ApiClient, session_factory: sessionmaker
     cov = api.get("/api/continuity/coverage/59350", params={"week": "2026-03-25"}).json()
     assert len(cov["slots"]) == 334  # the week clocks go forward
     assert cov["uncovered_hours"] == 168 - 60 - 1
-    assert api.get("/couverture", params={"commune": "59350"}).status_code == 200
+    page = api.get("/couverture", params={"commune": "59350", "week": "2026-03-25"})
+    assert page.status_code == 200 and "Heures non couvertes (107.0 h)" in page.text
+    assert "lundi 08:00" in page.text
     view = api.get("/api/continuity/coverage").json()
     assert view[0]["commune"] == "59350"
     metrics = api.get("/metrics")
