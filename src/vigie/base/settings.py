@@ -55,6 +55,19 @@ class Settings(BaseSettings):
     login_lockout_s: int = Field(900, ge=10, description="How long a locked account stays locked.")
     session_max_age_s: int = Field(12 * 3600, ge=300, description="Lifetime of a sign-in session.")
     log_level: str = Field("INFO", description="Python logging level.")
+    smtp_host: str = Field("", description="SMTP relay for alarm e-mails; empty: no e-mail.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP relay.")
+    smtp_sender: str = Field("vigie@localhost", description="From address of alarm e-mails.")
+    smtp_starttls: bool = Field(False, description="Use STARTTLS with the SMTP relay.")
+    alarm_escalate_after_s: int = Field(
+        600, ge=60, description="Unacknowledged alarms escalate after this many seconds."
+    )
+    image_checks: bool = Field(
+        True, description="`vigie serve` also runs `vigie checks` (camera image checks)."
+    )
+    metrics_token: str = Field(
+        "", description="Bearer token for /metrics; empty: /metrics only from 127.0.0.1."
+    )
 
     @model_validator(mode="after")
     def _no_placeholder_secret(self) -> Settings:

@@ -29,6 +29,9 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_run)
 
 
+CHECKS_INDEX = -1  # the image-checks process (``vigie checks``), supervised alike
+
+
 class MediaSupervisor:
     """Starts ``settings.media_processes`` media processes and restarts any that exits."""
 
@@ -41,11 +44,15 @@ class MediaSupervisor:
 
     def _spawn(self, index: int) -> None:
         cmd = [sys.executable, "-m", "vigie.cli.main", "media", "--index", str(index)]
+        if index == CHECKS_INDEX:
+            cmd = [sys.executable, "-m", "vigie.cli.main", "checks"]
         self.procs[index] = subprocess.Popen(cmd, env=self.env)
 
     def start(self) -> None:
         for i in range(self.settings.media_processes):
             self._spawn(i)
+        if self.settings.image_checks:
+            self._spawn(CHECKS_INDEX)
         self._thread.start()
 
     def _watch(self) -> None:

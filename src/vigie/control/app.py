@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from vigie.control import pages
 from vigie.control.access import AccessPolicy
 from vigie.control.api import auth, core
 from vigie.control.authority import AuthorityPolicy, SessionWatch
+from vigie.control.continuity_wiring import continuity_monitor
 from vigie.control.deps import audit_key
 from vigie.control.errors import install_error_handlers
 from vigie.control.media_directory import MediaDirectory
@@ -45,6 +48,8 @@ EXTRA_ROUTERS: list[tuple[str, str]] = [
     ("vigie.control.api.admin_reports", "router"),
     ("vigie.control.admin_pages", "router"),
     ("vigie.control.api.recording", "router"),
+    ("vigie.control.api.continuity", "router"),
+    ("vigie.control.continuity_pages", "router"),
 ]
 
 
@@ -83,6 +88,20 @@ def create_app(
                 log.exception("re-checking open sessions failed")
             await asyncio.sleep(RECHECK_EVERY_S)
 
+    monitor = continuity_monitor(settings)
+
+    def _monitor_round() -> None:
+        with sessions() as db:
+            monitor.tick(
+                db,
+                now=datetime.now(UTC),
+                now_s=time.monotonic(),
+                streams=directory.last_stats,
+                processes=dict(directory.last_process),
+                process_errors=dict(directory.node_errors),
+                node_count=len(directory.nodes),
+            )
+
     async def _background() -> None:
         last_push = -PUSH_EVERY_S
         loop = asyncio.get_running_loop()
@@ -95,12 +114,32 @@ def create_app(
                     await directory.refresh_stats()
             except Exception:
                 log.exception("media synchronisation failed")
+            try:
+                await asyncio.to_thread(_monitor_round)
+            except Exception:
+                log.exception("health monitor round failed")
+            await asyncio.sleep(STATS_EVERY_S)
+
+    def _deliver_round() -> None:
+        with sessions() as db:
+            monitor.deliver(db, now=datetime.now(UTC))
+
+    async def _deliveries() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(_deliver_round)
+            except Exception:
+                log.exception("notification delivery failed")
             await asyncio.sleep(STATS_EVERY_S)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tasks = (
-            [asyncio.create_task(_background()), asyncio.create_task(_watch_rights())]
+            [
+                asyncio.create_task(_background()),
+                asyncio.create_task(_watch_rights()),
+                asyncio.create_task(_deliveries()),
+            ]
             if background
             else []
         )

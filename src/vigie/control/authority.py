@@ -45,9 +45,10 @@ from vigie.base.i18n import t
 from vigie.base.settings import Settings
 from vigie.control.deps import Principal
 from vigie.domain import roles
-from vigie.domain.schedule import PARIS, Span, WeeklyWindow, covered
+from vigie.domain.schedule import PARIS, covered
 from vigie.storage import audit
 from vigie.storage.db import session_scope
+from vigie.storage.delegations import delegation_rule
 from vigie.storage.models import (
     Account,
     Agrement,
@@ -104,14 +105,6 @@ def agrement_valid(ag: Agrement, at: datetime) -> bool:
     )
 
 
-def delegation_rule(d: Delegation) -> tuple[list[WeeklyWindow], list[Span]]:
-    windows = [WeeklyWindow.from_json(w) for w in d.windows]
-    spans = [
-        Span(datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])) for s in d.spans
-    ]
-    return windows, spans
-
-
 def delegation_covers(d: Delegation, camera_id: int, at: datetime) -> bool:
     if d.revoked_at is not None:
         return False
@@ -119,26 +112,6 @@ def delegation_covers(d: Delegation, camera_id: int, at: datetime) -> bool:
         return False
     windows, spans = delegation_rule(d)
     return covered(windows, spans, at)
-
-
-def delegation_windows(
-    db: Session, commune_insee: str, grantee: str = "cmsu"
-) -> tuple[list[WeeklyWindow], list[Span]]:
-    """The centre's current windows and one-off handovers for a commune (all
-    active delegations merged) — what the coverage plan draws."""
-    windows: list[WeeklyWindow] = []
-    spans: list[Span] = []
-    for d in db.scalars(
-        select(Delegation).where(
-            Delegation.commune_insee == commune_insee,
-            Delegation.grantee == grantee,
-            Delegation.revoked_at.is_(None),
-        )
-    ):
-        w, s = delegation_rule(d)
-        windows += w
-        spans += s
-    return windows, spans
 
 
 @dataclass(frozen=True)

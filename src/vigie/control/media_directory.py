@@ -40,6 +40,7 @@ class MediaDirectory:
         ]
         self._headers = {"Authorization": f"Bearer {internal_api_token(settings.secret_key)}"}
         self.last_stats: dict[str, dict[str, Any]] = {}
+        self.last_process: dict[int, dict[str, Any]] = {}
         self.node_errors: dict[int, str] = {}
         self._pushed_counts: dict[int, int] = {}
         self._seen_counts: dict[int, int] = {}
@@ -114,6 +115,7 @@ class MediaDirectory:
             self.node_errors.pop(node.index, None)
             body = res.json()
             self._seen_counts[node.index] = int(body["process"]["streams"])
+            self.last_process[node.index] = body["process"]
             merged.update(body["streams"])
         self.last_stats = merged
         return merged

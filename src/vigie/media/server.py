@@ -116,6 +116,7 @@ class MediaServer:
                 web.get("/internal/stats", self._stats),
                 web.post("/internal/revoke", self._revoke),
                 web.get("/internal/sessions", self._sessions),
+                web.get("/internal/keyframe/{camera_id}/{stream}", self._keyframe),
             ]
         )
         self.app.on_startup.append(self._on_startup)
@@ -443,6 +444,27 @@ class MediaServer:
         jpeg = await asyncio.get_running_loop().run_in_executor(None, keyframe_to_jpeg, data)
         return web.Response(
             body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"}
+        )
+
+    async def _keyframe(self, request: web.Request) -> web.Response:
+        """The newest keyframe as a small fMP4 (init + one fragment), undecoded,
+        for the image-checks process. ``X-Keyframe-Dts-90k`` identifies it, so
+        the checker never compares a keyframe with itself."""
+        self._require_internal(request)
+        assert self.hub is not None
+        key = f"{request.match_info['camera_id']}/{request.match_info['stream']}"
+        stream = self.hub.streams.get(key)
+        if stream is None or stream.init is None or not stream.gop:
+            raise web.HTTPNotFound(text=json.dumps({"error": t("live.no_picture")}))
+        frag = stream.gop[0]
+        return web.Response(
+            body=stream.init.data + frag.data,
+            content_type="video/mp4",
+            headers={
+                "X-Keyframe-Dts-90k": str(frag.dts_90k),
+                "X-Init-Bytes": str(len(stream.init.data)),
+                "Cache-Control": "no-store",
+            },
         )
 
 

@@ -6,6 +6,7 @@ A domain that adds tables adds its import here.
 from __future__ import annotations
 
 from vigie.admin import models as admin_models  # noqa: F401
+from vigie.continuity import models as continuity_models  # noqa: F401
 from vigie.recording import models as recording_models  # noqa: F401
 from vigie.storage import models
 

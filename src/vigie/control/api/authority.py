@@ -34,7 +34,6 @@ from vigie.control.authority import (
     Grants,
     agrement_valid,
     authorisation_valid,
-    delegation_rule,
     expiry_alerts,
     five_years_after,
     now_utc,
@@ -45,6 +44,7 @@ from vigie.domain import roles
 from vigie.domain.retention import validate_retention
 from vigie.domain.schedule import Span, WeeklyWindow
 from vigie.storage import audit
+from vigie.storage.delegations import delegation_rule
 from vigie.storage.models import (
     Account,
     Agrement,

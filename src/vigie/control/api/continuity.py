@@ -1,0 +1,486 @@
+"""Continuity of service: the alarm queue, coverage plan, availability and
+Prometheus metrics. Technical data only: no route here returns images."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from vigie.base.errors import InvalidArgument, NotFound, PermissionDenied
+from vigie.base.i18n import t
+from vigie.continuity import alarms as service
+from vigie.continuity.coverage import plan_for, set_staffed_windows
+from vigie.continuity.health import availability, camera_conditions, commune_availability
+from vigie.continuity.models import Alarm, CheckSettings, Contact
+from vigie.control.deps import DbSession, Principal, get_settings, require_roles
+from vigie.control.media_directory import MediaDirectory
+from vigie.domain import roles
+from vigie.domain.alarms import SEVERITIES
+from vigie.domain.coverage import hours, metropolitan_view
+from vigie.domain.imagecheck import Thresholds
+from vigie.domain.schedule import WeeklyWindow
+from vigie.storage import audit
+from vigie.storage.models import AccountCommune, Camera, Commune
+
+router = APIRouter(tags=["continuity"])
+
+CENTRE_ROLES = (roles.METRO_ADMIN, roles.CMSU_OPERATOR, roles.CMSU_SUPERVISOR)
+COMMUNE_ROLES = (roles.COMMUNE_AUTHORITY, roles.COMMUNE_OPERATOR)
+Supervisor = Annotated[Principal, Depends(require_roles(*CENTRE_ROLES, *COMMUNE_ROLES))]
+Admin = Annotated[Principal, Depends(require_roles(roles.METRO_ADMIN))]
+
+
+class NoteOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    text: str
+
+
+class AlarmOut(BaseModel):
+    id: int
+    key: str
+    kind: str
+    severity: str
+    message: str
+    camera_id: int | None
+    commune_insee: str | None
+    raised_at: datetime
+    cleared_at: datetime | None
+    is_open: bool
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    assigned_to: str | None
+    escalation_level: int
+    link: str | None
+    notes: list[NoteOut]
+
+
+class AssignIn(BaseModel):
+    assignee: str = Field(min_length=1, max_length=100)
+
+
+class CommentIn(BaseModel):
+    text: str = Field(max_length=4000)
+
+
+class WindowIn(BaseModel):
+    weekday: int = Field(ge=0, le=6, description="0 = lundi … 6 = dimanche")
+    start: str = Field(description="HH:MM, heure de Paris")
+    end: str = Field(description="HH:MM ; inférieure au début = le lendemain")
+
+
+def _communes_in_scope(db: DbSession, principal: Principal) -> set[str] | None:
+    """None: every commune (the centre); else the account's communes."""
+    if principal.role in CENTRE_ROLES:
+        return None
+    return set(
+        db.scalars(
+            select(AccountCommune.commune_insee).where(
+                AccountCommune.account_id == principal.account_id
+            )
+        )
+    )
+
+
+def _alarm_out(a: Alarm) -> AlarmOut:
+    return AlarmOut(
+        id=a.id,
+        key=a.key,
+        kind=a.kind,
+        severity=a.severity,
+        message=a.message,
+        camera_id=a.camera_id,
+        commune_insee=a.commune_insee,
+        raised_at=a.raised_at,
+        cleared_at=a.cleared_at,
+        is_open=a.is_open,
+        acknowledged_at=a.acknowledged_at,
+        acknowledged_by=a.acknowledged_by,
+        assigned_to=a.assigned_to,
+        escalation_level=a.escalation_level,
+        link=service.camera_link(a.camera_id, a.raised_at) if a.camera_id else None,
+        notes=[NoteOut(at=n.at, actor=n.actor, action=n.action, text=n.text) for n in a.notes],
+    )
+
+
+def _alarm_in_scope(db: DbSession, principal: Principal, alarm_id: int) -> Alarm:
+    alarm = db.get(Alarm, alarm_id)
+    scope = _communes_in_scope(db, principal)
+    if alarm is None or (scope is not None and alarm.commune_insee not in scope):
+        raise NotFound(t("continuity.alarm.not_found", alarm_id=alarm_id))
+    return alarm
+
+
+@router.get("/api/continuity/alarms", response_model=list[AlarmOut])
+def list_alarms(
+    db: DbSession, principal: Supervisor, open_only: bool = True, limit: int = Query(200, le=1000)
+) -> list[AlarmOut]:
+    query = select(Alarm).order_by(Alarm.is_open.desc(), Alarm.raised_at.desc()).limit(limit)
+    if open_only:
+        query = query.where(Alarm.is_open.is_(True))
+    scope = _communes_in_scope(db, principal)
+    if scope is not None:
+        query = query.where(Alarm.commune_insee.in_(scope))
+    return [_alarm_out(a) for a in db.scalars(query)]
+
+
+@router.post("/api/continuity/alarms/{alarm_id}/ack", response_model=AlarmOut)
+def ack_alarm(alarm_id: int, db: DbSession, principal: Supervisor) -> AlarmOut:
+    _alarm_in_scope(db, principal, alarm_id)
+    now = datetime.now(UTC)
+    return _alarm_out(service.acknowledge(db, alarm_id=alarm_id, actor=principal.username, now=now))
+
+
+@router.post("/api/continuity/alarms/{alarm_id}/assign", response_model=AlarmOut)
+def assign_alarm(alarm_id: int, body: AssignIn, db: DbSession, principal: Supervisor) -> AlarmOut:
+    _alarm_in_scope(db, principal, alarm_id)
+    alarm = service.assign(
+        db,
+        alarm_id=alarm_id,
+        actor=principal.username,
+        assignee=body.assignee,
+        now=datetime.now(UTC),
+    )
+    return _alarm_out(alarm)
+
+
+@router.post("/api/continuity/alarms/{alarm_id}/comment", response_model=AlarmOut)
+def comment_alarm(alarm_id: int, body: CommentIn, db: DbSession, principal: Supervisor) -> AlarmOut:
+    _alarm_in_scope(db, principal, alarm_id)
+    alarm = service.comment(
+        db, alarm_id=alarm_id, actor=principal.username, text=body.text, now=datetime.now(UTC)
+    )
+    return _alarm_out(alarm)
+
+
+def _parse_week(week: str | None) -> date:
+    if week is None:
+        today = datetime.now(UTC).date()
+        return today - timedelta(days=today.weekday())
+    try:
+        day = date.fromisoformat(week)
+    except ValueError as exc:
+        raise InvalidArgument(t("continuity.err.week", value=repr(week)), field="week") from exc
+    return day - timedelta(days=day.weekday())
+
+
+def coverage_of(db: DbSession, insee: str, week: str | None) -> dict[str, Any]:
+    commune = db.get(Commune, insee)
+    if commune is None:
+        raise NotFound(t("commune.unknown", code=insee))
+    monday = _parse_week(week)
+    plan = plan_for(db, insee)
+    slots = plan.week_chart(monday)
+    start, end = slots[0].start, slots[-1].start + timedelta(minutes=30)
+    gaps = plan.uncovered(start, end)
+    return {
+        "commune": insee,
+        "name": commune.name,
+        "week": monday.isoformat(),
+        "staffed": [w.to_json() for w in plan.staffed],
+        "centre": [w.to_json() for w in plan.centre],
+        "slots": [{"start": s.start.isoformat(), "who": s.who} for s in slots],
+        "uncovered": [{"start": a.isoformat(), "end": b.isoformat()} for a, b in gaps],
+        "uncovered_hours": round(hours(gaps), 2),
+    }
+
+
+@router.get("/api/continuity/coverage/{insee}")
+def get_coverage(
+    insee: str, db: DbSession, _p: Supervisor, week: str | None = None
+) -> dict[str, Any]:
+    return coverage_of(db, insee, week)
+
+
+@router.put("/api/continuity/coverage/{insee}/staffed")
+def put_staffed(insee: str, body: list[WindowIn], db: DbSession, _p: Admin) -> dict[str, Any]:
+    if db.get(Commune, insee) is None:
+        raise NotFound(t("commune.unknown", code=insee))
+    windows = [WeeklyWindow.of(w.weekday, w.start, w.end) for w in body]
+    set_staffed_windows(db, insee, windows)
+    return {"commune": insee, "staffed": [w.to_json() for w in windows]}
+
+
+def metropolitan(db: DbSession, now: datetime) -> list[dict[str, object]]:
+    communes = sorted(set(db.scalars(select(Camera.commune_insee))))
+    return metropolitan_view({c: plan_for(db, c) for c in communes}, now)
+
+
+@router.get("/api/continuity/coverage")
+def get_metropolitan(db: DbSession, _p: Supervisor) -> list[dict[str, object]]:
+    return metropolitan(db, datetime.now(UTC))
+
+
+@router.get("/api/continuity/availability")
+def get_availability(
+    db: DbSession, principal: Supervisor, start: datetime, end: datetime
+) -> dict[str, Any]:
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None:
+            raise InvalidArgument(t("continuity.err.naive", field=name), field=name)
+    if end <= start:
+        raise InvalidArgument(t("continuity.err.end_before_start"), field="end")
+    scope = _communes_in_scope(db, principal)
+    cams = list(db.scalars(select(Camera)))
+    if scope is not None:
+        cams = [c for c in cams if c.commune_insee in scope]
+    per = availability(db, camera_ids=[c.id for c in cams], start=start, end=end)
+    by_commune: dict[str, dict[int, Any]] = {}
+    for c in cams:
+        by_commune.setdefault(c.commune_insee, {})[c.id] = per[c.id]
+    return {
+        "cameras": {
+            str(cid): {"live_pct": a.live_pct, "recording_pct": a.recording_pct}
+            for cid, a in per.items()
+        },
+        "communes": {k: commune_availability(v) for k, v in by_commune.items()},
+    }
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request, db: DbSession) -> Response:
+    """Prometheus text format for the IT team. Access: ``Authorization:
+    Bearer <VIGIE_METRICS_TOKEN>``, or from 127.0.0.1 when no token is set."""
+    settings = get_settings(request)
+    token = settings.metrics_token
+    if token:
+        if request.headers.get("authorization", "") != f"Bearer {token}":
+            raise PermissionDenied(t("continuity.metrics.forbidden"))
+    elif request.client is None or request.client.host not in ("127.0.0.1", "::1", "testclient"):
+        raise PermissionDenied(t("continuity.metrics.forbidden"))
+    directory: MediaDirectory = request.app.state.media
+    reg = CollectorRegistry()
+    labels = ["camera", "commune"]
+    up = Gauge("vigie_camera_up", "1 when the camera's main stream is online", labels, registry=reg)
+    fps = Gauge("vigie_camera_fps", "Measured frames per second", labels, registry=reg)
+    kbps = Gauge("vigie_camera_bitrate_kbps", "Measured bitrate", labels, registry=reg)
+    age = Gauge("vigie_camera_last_picture_age_seconds", "Age of last packet", labels, registry=reg)
+    reconnects = Gauge("vigie_camera_reconnects", "Reconnections since start", labels, registry=reg)
+    lag = Gauge("vigie_camera_recording_lag_seconds", "Recording lag", labels, registry=reg)
+    for cam in db.scalars(select(Camera)):
+        snap = directory.status_of(cam.id, "main") or {}
+        lv = (str(cam.id), cam.commune_insee)
+        up.labels(*lv).set(1 if snap.get("state") == "online" else 0)
+        fps.labels(*lv).set(float(snap.get("fps") or 0))
+        kbps.labels(*lv).set(float(snap.get("bitrate_kbps") or 0))
+        if snap.get("last_packet_age_s") is not None:
+            age.labels(*lv).set(float(snap["last_packet_age_s"]))
+        reconnects.labels(*lv).set(float(snap.get("reconnects") or 0))
+        rec = snap.get("recording")
+        if isinstance(rec, dict) and rec.get("lag_s") is not None:
+            lag.labels(*lv).set(float(rec["lag_s"]))
+    proc_up = Gauge("vigie_media_process_up", "1 when reachable", ["process"], registry=reg)
+    cpu = Gauge("vigie_media_process_cpu_seconds", "CPU time used", ["process"], registry=reg)
+    rss = Gauge("vigie_media_process_rss_megabytes", "Resident memory", ["process"], registry=reg)
+    for node in directory.nodes:
+        name = f"media-{node.index}"
+        proc_up.labels(name).set(0 if node.index in directory.node_errors else 1)
+        p = directory.last_process.get(node.index)
+        if p:
+            cpu.labels(name).set(float(p.get("cpu_s") or 0))
+            rss.labels(name).set(float(p.get("rss_mb") or 0))
+    open_alarms = Gauge("vigie_alarms_open", "Open alarms", ["severity"], registry=reg)
+    for sev in ("info", "warning", "critical"):
+        open_alarms.labels(sev).set(0)
+    for alarm in service.open_alarms(db):
+        open_alarms.labels(alarm.severity).inc()
+    return Response(generate_latest(reg), media_type=CONTENT_TYPE_LATEST)
+
+
+class ContactIn(BaseModel):
+    commune_insee: str | None = Field(None, description="None: the centre")
+    label: str = Field("", max_length=200)
+    email: str | None = Field(None, max_length=300)
+    webhook_url: str | None = Field(None, max_length=1000)
+    webhook_secret: str | None = Field(None, min_length=16, max_length=200)
+    min_severity: str = "warning"
+
+
+class CheckSettingsIn(BaseModel):
+    enabled: bool = True
+    close_up: bool = False
+    fast_moving: bool = False
+    thresholds: dict[str, float] = Field(default_factory=dict)
+
+
+@router.get("/api/continuity/contacts")
+def list_contacts(db: DbSession, _p: Admin) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "commune_insee": c.commune_insee,
+            "label": c.label,
+            "email": c.email,
+            "webhook_url": c.webhook_url,
+            "has_secret": bool(c.webhook_secret),
+            "min_severity": c.min_severity,
+        }
+        for c in db.scalars(select(Contact).order_by(Contact.id))
+    ]
+
+
+@router.post("/api/continuity/contacts", status_code=201)
+def add_contact(body: ContactIn, db: DbSession, principal: Admin) -> dict[str, Any]:
+    if body.commune_insee is not None and db.get(Commune, body.commune_insee) is None:
+        raise NotFound(t("commune.unknown", code=body.commune_insee))
+    if not body.email and not body.webhook_url:
+        raise InvalidArgument(t("continuity.err.contact_empty"), field="email")
+    if body.email and "@" not in body.email:
+        raise InvalidArgument(t("continuity.err.email", value=repr(body.email)), field="email")
+    if body.webhook_url:
+        if not body.webhook_url.startswith(("https://", "http://")):
+            raise InvalidArgument(t("continuity.err.webhook_url"), field="webhook_url")
+        if not body.webhook_secret:
+            raise InvalidArgument(
+                t("continuity.err.webhook_secret"),
+                field="webhook_secret",
+            )
+    if body.min_severity not in SEVERITIES:
+        raise InvalidArgument(
+            t(
+                "continuity.err.severity",
+                field="min_severity",
+                value=repr(body.min_severity),
+                allowed=", ".join(SEVERITIES),
+            ),
+            field="min_severity",
+        )
+    contact = Contact(**body.model_dump())
+    db.add(contact)
+    db.flush()
+    audit.append(
+        db,
+        at=datetime.now(UTC),
+        action="continuity.contact.add",
+        actor=principal.username,
+        actor_account_id=principal.account_id,
+        commune_insee=body.commune_insee,
+        target=f"contact:{contact.id}",
+    )
+    return {"id": contact.id}
+
+
+@router.delete("/api/continuity/contacts/{contact_id}", status_code=204)
+def delete_contact(contact_id: int, db: DbSession, principal: Admin) -> Response:
+    contact = db.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(t("continuity.err.contact_not_found", contact_id=contact_id))
+    audit.append(
+        db,
+        at=datetime.now(UTC),
+        action="continuity.contact.delete",
+        actor=principal.username,
+        actor_account_id=principal.account_id,
+        commune_insee=contact.commune_insee,
+        target=f"contact:{contact_id}",
+    )
+    db.delete(contact)
+    return Response(status_code=204)
+
+
+@router.put("/api/continuity/cameras/{camera_id}/checks")
+def put_check_settings(
+    camera_id: int, body: CheckSettingsIn, db: DbSession, principal: Admin
+) -> dict[str, Any]:
+    if db.get(Camera, camera_id) is None:
+        raise NotFound(t("camera.not_found"))
+    Thresholds.from_json(dict(body.thresholds))  # refuses unknown keys and nonsense
+    cs = db.get(CheckSettings, camera_id) or CheckSettings(camera_id=camera_id)
+    cs.enabled, cs.close_up, cs.fast_moving = body.enabled, body.close_up, body.fast_moving
+    cs.thresholds = dict(body.thresholds)
+    db.add(cs)
+    audit.append(
+        db,
+        at=datetime.now(UTC),
+        action="continuity.checks.set",
+        actor=principal.username,
+        actor_account_id=principal.account_id,
+        target=f"camera:{camera_id}",
+        details=body.model_dump(),
+    )
+    return body.model_dump()
+
+
+@router.post("/api/continuity/cameras/{camera_id}/reference", status_code=202)
+def refresh_reference(camera_id: int, db: DbSession, principal: Supervisor) -> dict[str, Any]:
+    """The camera's current view becomes its reference (after a deliberate
+    re-aim); the checks process takes it on its next keyframe."""
+    camera = db.get(Camera, camera_id)
+    scope = _communes_in_scope(db, principal)
+    if camera is None or (scope is not None and camera.commune_insee not in scope):
+        raise NotFound(t("camera.not_found"))
+    now = datetime.now(UTC)
+    cs = db.get(CheckSettings, camera_id) or CheckSettings(camera_id=camera_id)
+    cs.reference_requested_at = now
+    db.add(cs)
+    audit.append(
+        db,
+        at=now,
+        action="continuity.reference.refresh",
+        actor=principal.username,
+        actor_account_id=principal.account_id,
+        commune_insee=camera.commune_insee,
+        target=f"camera:{camera_id}",
+    )
+    return {"camera_id": camera_id, "requested_at": now.isoformat()}
+
+
+@router.get("/api/continuity/health")
+def get_health(request: Request, db: DbSession, principal: Supervisor) -> dict[str, Any]:
+    """Current health per camera (main stream, with recording if reported)
+    and per media process."""
+    directory: MediaDirectory = request.app.state.media
+    scope = _communes_in_scope(db, principal)
+    settings = {s.camera_id: s for s in db.scalars(select(CheckSettings))}
+    keep = (
+        "state",
+        "fps",
+        "bitrate_kbps",
+        "gop_frames",
+        "width",
+        "height",
+        "codec",
+        "last_packet_age_s",
+        "reconnects",
+        "message",
+        "recording",
+        "clock_drift_s",
+    )
+    cameras = []
+    for cam in db.scalars(select(Camera).order_by(Camera.id)):
+        if scope is not None and cam.commune_insee not in scope:
+            continue
+        snap = directory.status_of(cam.id, "main")
+        cs = settings.get(cam.id)
+        problems = camera_conditions(
+            cam.id,
+            cam.name,
+            snap,
+            close_up=bool(cs and cs.close_up),
+            fast_moving=bool(cs and cs.fast_moving),
+        )
+        cameras.append(
+            {
+                "camera_id": cam.id,
+                "name": cam.name,
+                "commune_insee": cam.commune_insee,
+                "stats": {k: snap.get(k) for k in keep} if snap else None,
+                "problems": [{"kind": p.kind, "message": p.message} for p in problems],
+            }
+        )
+    processes = {
+        f"media-{n.index}": {
+            "up": n.index not in directory.node_errors,
+            **(directory.last_process.get(n.index) or {}),
+        }
+        for n in directory.nodes
+    }
+    return {"cameras": cameras, "processes": processes}
