@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import ApiClient, make_account
+from tests.conftest import ApiClient, grant_images, make_account
 from tests.unit.recording.helpers import make_camera, record
 from vigie.base.settings import Settings
 from vigie.recording import index
@@ -18,11 +18,12 @@ T0 = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
 def test_timeline_requisition_export(
     api: ApiClient, settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
-    make_account(session_factory, "sup", "cmsu_supervisor")
+    sup = make_account(session_factory, "sup", "cmsu_supervisor")
     api.login("sup")
     root = settings.data_dir / "recordings"
     with session_scope(session_factory) as db:
         cid = make_camera(db).id
+    grant_images(session_factory, sup, [cid])
     record(root, cid, T0, 4)
     with session_scope(session_factory) as db:
         index.sync(db, root, now=T0)
@@ -83,10 +84,14 @@ def test_pages_are_served_in_french(api: ApiClient, session_factory: sessionmake
 def test_playback_ticket_needs_a_reason(
     api: ApiClient, session_factory: sessionmaker[Session]
 ) -> None:
-    make_account(session_factory, "op", "cmsu_operator")
+    op = make_account(session_factory, "op", "cmsu_operator")
     api.login("op")
     with session_scope(session_factory) as db:
         cid = make_camera(db).id
+    # Without rights on the camera: as if it did not exist.
+    r = api.post(f"/api/cameras/{cid}/playback", json={"start": T0.isoformat(), "reason": "x" * 12})
+    assert r.status_code == 404
+    grant_images(session_factory, op, [cid])
     r = api.post(f"/api/cameras/{cid}/playback", json={"start": T0.isoformat(), "reason": ""})
     assert r.status_code == 422 and "motif" in r.text
     r = api.post(
