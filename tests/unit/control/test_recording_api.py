@@ -66,8 +66,10 @@ def test_timeline_requisition_export(
     with session_scope(session_factory) as db:
         actions = [a.action for a in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert actions[-3:] == ["hold_create", "export", "hold_release"]
+    with session_scope(session_factory) as db:
+        bare = make_camera(db, name="Sans arrêté").id  # recorded, but no authorisation
     conds = api.get("/api/recording/conditions").json()
-    assert conds[0]["kind"] == "no_authorisation"
+    assert [(c["kind"], c["camera_id"]) for c in conds] == [("no_authorisation", bare)]
 
 
 def test_pages_are_served_in_french(api: ApiClient, session_factory: sessionmaker[Session]) -> None:
