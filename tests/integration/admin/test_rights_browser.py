@@ -73,3 +73,11 @@ def test_mayor_revokes_and_grants_a_delegation(page: Any) -> None:
     actions = {(e["action"], e["actor"]) for e in r.json()}
     assert ("delegation_revoked", MAYOR[0]) in actions
     assert ("delegation_created", MAYOR[0]) in actions
+
+
+def test_requisitions_and_playback_pages_run_their_scripts(page: Any) -> None:
+    # Both pages share the catalogue and API helpers (static/common.js) with the others.
+    for path in ("/requisitions", "/playback"):
+        page.goto(path)
+        # main() ran: the catalogue is loaded and the session's CSRF token is set.
+        page.wait_for_function("Object.keys(T).length > 0 && csrf.length > 0")

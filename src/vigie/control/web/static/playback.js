@@ -2,31 +2,13 @@
 // Strings come from the French message catalogue (/api/i18n).
 "use strict";
 
-let T = {};
-let csrf = "";
 let ws = null, ms = null, sb = null, queue = [], origin = 0, speed = 1, paused = false;
 const video = () => document.getElementById("pb-video");
-
-function t(key, params = {}) {
-  let s = T[key] || key;
-  for (const [k, v] of Object.entries(params)) s = s.replace(`{${k}}`, v);
-  return s;
-}
 
 function say(text, isError = false) {
   const m = document.getElementById("pb-message");
   m.textContent = text || "";
   m.classList.toggle("error", !!isError);
-}
-
-async function api(path, options = {}) {
-  const headers = Object.assign({"Content-Type": "application/json"}, options.headers || {});
-  if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = csrf;
-  const r = await fetch(path, Object.assign({}, options, {headers, credentials: "same-origin"}));
-  if (r.status === 401) { location.href = "/login?next=/playback"; throw new Error("401"); }
-  const body = await r.json().catch(() => null);
-  if (!r.ok) throw new Error((body && body.error && body.error.message) || r.statusText);
-  return body;
 }
 
 function fmt(iso) { return new Date(iso).toLocaleString("fr-FR"); }

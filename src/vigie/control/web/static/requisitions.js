@@ -1,25 +1,6 @@
 // Vigie requisitions page: legal holds (create, list, release). French strings from /api/i18n.
 "use strict";
 
-let T = {};
-let csrf = "";
-
-function t(key, params = {}) {
-  let s = T[key] || key;
-  for (const [k, v] of Object.entries(params)) s = s.replace(`{${k}}`, v);
-  return s;
-}
-
-async function api(path, options = {}) {
-  const headers = Object.assign({"Content-Type": "application/json"}, options.headers || {});
-  if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = csrf;
-  const r = await fetch(path, Object.assign({}, options, {headers, credentials: "same-origin"}));
-  if (r.status === 401) { location.href = "/login?next=/requisitions"; throw new Error("401"); }
-  const body = await r.json().catch(() => null);
-  if (!r.ok) throw new Error((body && body.error && body.error.message) || r.statusText);
-  return body;
-}
-
 function say(text, isError = false) {
   const m = document.getElementById("rq-message");
   m.textContent = text || "";

@@ -1,0 +1,25 @@
+// Shared by every page script: the French catalogue (/api/i18n), `t()` to use it,
+// and `api()` to call the JSON API with the session's CSRF token. Loaded first.
+"use strict";
+
+let T = {};
+let csrf = "";
+
+function t(key, params = {}) {
+  let s = T[key] || key;
+  for (const [k, v] of Object.entries(params)) s = s.replace(`{${k}}`, v);
+  return s;
+}
+
+async function api(path, options = {}) {
+  const headers = Object.assign({"Content-Type": "application/json"}, options.headers || {});
+  if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = csrf;
+  const r = await fetch(path, Object.assign({}, options, {headers, credentials: "same-origin"}));
+  if (r.status === 401) {
+    location.href = "/login?next=" + encodeURIComponent(location.pathname);
+    throw new Error("401");
+  }
+  const body = r.status === 204 ? null : await r.json().catch(() => null);
+  if (!r.ok) throw new Error((body && body.error && body.error.message) || r.statusText);
+  return body;
+}
