@@ -28,6 +28,7 @@ from sqlalchemy import select
 from vigie.base.errors import InvalidArgument, NotFound
 from vigie.base.i18n import t
 from vigie.control.api.auth import sign_out_everywhere
+from vigie.control.auditing import record
 from vigie.control.authority import (
     AGREMENT_ROLES,
     GRANTEES,
@@ -43,7 +44,6 @@ from vigie.control.deps import CurrentPrincipal, DbSession, Principal, require_r
 from vigie.domain import roles
 from vigie.domain.retention import validate_retention
 from vigie.domain.schedule import Span, WeeklyWindow
-from vigie.storage import audit
 from vigie.storage.delegations import delegation_rule
 from vigie.storage.models import (
     Account,
@@ -64,12 +64,6 @@ Granting = Annotated[Principal, Depends(require_roles(roles.METRO_ADMIN, roles.C
 AuditReader = Annotated[
     Principal, Depends(require_roles(roles.AUDITOR, roles.METRO_ADMIN, roles.COMMUNE_AUTHORITY))
 ]
-
-
-def _log(db: DbSession, p: Principal, action: str, commune: str | None, target: str,
-         reason: str = "", **details: Any) -> None:  # fmt: skip
-    audit.append(db, at=now_utc(), action=action, actor=p.username, actor_account_id=p.account_id,
-                 commune_insee=commune, target=target, reason=reason, details=details)  # fmt: skip
 
 
 def _communes_of(db: DbSession, p: Principal) -> set[str] | None:
@@ -164,7 +158,7 @@ async def create_authorisation(
     db.add(a)
     db.flush()
     _link_cameras(db, a, body.camera_ids)
-    _log(db, p, "authorisation_created", a.commune_insee, f"authorisation:{a.id}",
+    record(db, p, "authorisation_created", a.commune_insee, f"authorisation:{a.id}",
          number=a.number, expires_on=expires.isoformat(), cameras=body.camera_ids)  # fmt: skip
     db.commit()
     await _recheck(request)
@@ -196,7 +190,7 @@ async def set_authorisation_cameras(
         if cam.id not in body.camera_ids:
             cam.authorisation_id = None
     _link_cameras(db, a, body.camera_ids)
-    _log(db, p, "authorisation_cameras", a.commune_insee, f"authorisation:{a.id}",
+    record(db, p, "authorisation_cameras", a.commune_insee, f"authorisation:{a.id}",
          cameras=body.camera_ids)  # fmt: skip
     db.commit()
     await _recheck(request)
@@ -299,7 +293,7 @@ def create_agrement(body: AgrementIn, p: Admin, db: DbSession) -> AgrementOut:
     _set_covered(db, ag, body.authorisation_ids)
     db.add(ag)
     db.flush()
-    _log(db, p, "agrement_created", None, f"account:{account.username}", reference=ag.reference,
+    record(db, p, "agrement_created", None, f"account:{account.username}", reference=ag.reference,
          expires_on=ag.expires_on.isoformat(), authorisations=body.authorisation_ids)  # fmt: skip
     return _ag_out(ag)
 
@@ -323,7 +317,7 @@ async def update_agrement(
         ag.vetted_on = body.vetted_on
     if body.authorisation_ids is not None:
         _set_covered(db, ag, body.authorisation_ids)
-    _log(db, p, "agrement_updated", None, f"agrement:{ag.reference}",
+    record(db, p, "agrement_updated", None, f"agrement:{ag.reference}",
          reason=body.status_reason or "", changes={k: str(v) for k, v in changes.items()})  # fmt: skip
     db.commit()
     await _recheck(request)
@@ -423,7 +417,7 @@ async def create_delegation(
     )  # fmt: skip
     db.add(d)
     db.flush()
-    _log(db, p, "delegation_created", d.commune_insee, f"delegation:{d.id}", grantee=d.grantee,
+    record(db, p, "delegation_created", d.commune_insee, f"delegation:{d.id}", grantee=d.grantee,
          windows=d.windows, spans=d.spans, cameras="all" if d.all_cameras else body.camera_ids)  # fmt: skip
     return _del_out(d)
 
@@ -445,7 +439,9 @@ async def revoke_delegation(
         d.revoked_at = now_utc()
         d.revoked_by = p.account_id
         d.revoke_reason = body.reason
-        _log(db, p, "delegation_revoked", d.commune_insee, f"delegation:{d.id}", reason=body.reason)
+        record(
+            db, p, "delegation_revoked", d.commune_insee, f"delegation:{d.id}", reason=body.reason
+        )
     db.commit()
     await _recheck(request)
     return _del_out(d)
@@ -462,7 +458,7 @@ async def disable_account(
     if account is None:
         raise NotFound(t("authority.account_not_found"))
     account.is_active = False
-    _log(db, p, "account_disabled", None, f"account:{account.username}", reason=body.reason)
+    record(db, p, "account_disabled", None, f"account:{account.username}", reason=body.reason)
     sign_out_everywhere(db, account.id, p.username, account.username)
     db.commit()
     await request.app.state.media.revoke(account_ids=[account.id])
@@ -530,7 +526,7 @@ def export_audit(
         raise NotFound(t("authority.not_in_scope"))
     rows = audit_rows(db, commune, start, end)
     body, media_type = render_audit(rows, format)
-    _log(db, p, "audit_exported", commune, f"audit:{start.isoformat()}/{end.isoformat()}",
+    record(db, p, "audit_exported", commune, f"audit:{start.isoformat()}/{end.isoformat()}",
          format=format, entries=len(rows))  # fmt: skip
     name = f"journal-{commune or 'metropole'}-{start.date()}-{end.date()}.{format}"
     return Response(body, media_type=media_type,

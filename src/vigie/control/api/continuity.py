@@ -19,6 +19,7 @@ from vigie.continuity import alarms as service
 from vigie.continuity.coverage import plan_for, set_staffed_windows
 from vigie.continuity.health import availability, camera_conditions, commune_availability
 from vigie.continuity.models import Alarm, CheckSettings, Contact
+from vigie.control.auditing import record
 from vigie.control.deps import DbSession, Principal, get_settings, require_roles
 from vigie.control.media_directory import MediaDirectory
 from vigie.domain import roles
@@ -26,7 +27,6 @@ from vigie.domain.alarms import SEVERITIES
 from vigie.domain.coverage import hours, metropolitan_view
 from vigie.domain.imagecheck import Thresholds
 from vigie.domain.schedule import WeeklyWindow
-from vigie.storage import audit
 from vigie.storage.models import AccountCommune, Camera, Commune
 
 router = APIRouter(tags=["continuity"])
@@ -356,15 +356,7 @@ def add_contact(body: ContactIn, db: DbSession, principal: Admin) -> dict[str, A
     contact = Contact(**body.model_dump())
     db.add(contact)
     db.flush()
-    audit.append(
-        db,
-        at=datetime.now(UTC),
-        action="continuity.contact.add",
-        actor=principal.username,
-        actor_account_id=principal.account_id,
-        commune_insee=body.commune_insee,
-        target=f"contact:{contact.id}",
-    )
+    record(db, principal, "continuity.contact.add", body.commune_insee, f"contact:{contact.id}")
     return {"id": contact.id}
 
 
@@ -373,14 +365,8 @@ def delete_contact(contact_id: int, db: DbSession, principal: Admin) -> Response
     contact = db.get(Contact, contact_id)
     if contact is None:
         raise NotFound(t("continuity.err.contact_not_found", contact_id=contact_id))
-    audit.append(
-        db,
-        at=datetime.now(UTC),
-        action="continuity.contact.delete",
-        actor=principal.username,
-        actor_account_id=principal.account_id,
-        commune_insee=contact.commune_insee,
-        target=f"contact:{contact_id}",
+    record(
+        db, principal, "continuity.contact.delete", contact.commune_insee, f"contact:{contact_id}"
     )
     db.delete(contact)
     return Response(status_code=204)
@@ -397,13 +383,12 @@ def put_check_settings(
     cs.enabled, cs.close_up, cs.fast_moving = body.enabled, body.close_up, body.fast_moving
     cs.thresholds = dict(body.thresholds)
     db.add(cs)
-    audit.append(
+    record(
         db,
-        at=datetime.now(UTC),
-        action="continuity.checks.set",
-        actor=principal.username,
-        actor_account_id=principal.account_id,
-        target=f"camera:{camera_id}",
+        principal,
+        "continuity.checks.set",
+        None,
+        f"camera:{camera_id}",
         details=body.model_dump(),
     )
     return body.model_dump()
@@ -421,15 +406,10 @@ def refresh_reference(camera_id: int, db: DbSession, principal: Supervisor) -> d
     cs = db.get(CheckSettings, camera_id) or CheckSettings(camera_id=camera_id)
     cs.reference_requested_at = now
     db.add(cs)
-    audit.append(
-        db,
-        at=now,
-        action="continuity.reference.refresh",
-        actor=principal.username,
-        actor_account_id=principal.account_id,
-        commune_insee=camera.commune_insee,
-        target=f"camera:{camera_id}",
-    )
+    record(
+        db, principal, "continuity.reference.refresh", camera.commune_insee,
+        f"camera:{camera_id}", at=now,
+    )  # fmt: skip
     return {"camera_id": camera_id, "requested_at": now.isoformat()}
 
 

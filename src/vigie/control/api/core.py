@@ -13,6 +13,7 @@ from vigie.base.i18n import t
 from vigie.base.redact import redact_url
 from vigie.control import cameras as service
 from vigie.control.access import AccessPolicy
+from vigie.control.auditing import record
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, get_settings, require_roles
 from vigie.control.media_directory import MediaDirectory
 from vigie.control.schemas import (
@@ -29,7 +30,6 @@ from vigie.control.schemas import (
 )
 from vigie.domain import roles, tickets
 from vigie.media.ingest import codec_label
-from vigie.storage import audit
 from vigie.storage.models import Camera, Commune
 
 router = APIRouter(prefix="/api", tags=["cameras"])
@@ -120,11 +120,8 @@ def get_camera(
 ) -> CameraOut:
     ids = policy(request).visible_camera_ids(db, principal)
     if ids is not None and camera_id not in ids:
-        audit.append(
-            db, at=datetime.now(UTC), action="access_denied", actor=principal.username,
-            actor_account_id=principal.account_id, target=f"camera:{camera_id}",
-            details={"purpose": "rest", "reason": "not_visible"},
-        )  # fmt: skip
+        record(db, principal, "access_denied", None, f"camera:{camera_id}",
+               details={"purpose": "rest", "reason": "not_visible"})  # fmt: skip
         db.commit()
         raise NotFound(t("camera.not_found"))
     camera = service.get_camera(db=db, camera_id=camera_id)
@@ -135,11 +132,8 @@ def _audit_config(
     db: DbSession, p: Principal, action: str, camera: Camera, changes: dict[str, Any]
 ) -> None:
     db.flush()
-    audit.append(
-        db, at=datetime.now(UTC), action=action, actor=p.username, actor_account_id=p.account_id,
-        commune_insee=camera.commune_insee, target=f"camera:{camera.id}",
-        details={"changes": {k: redact_url(str(v)) for k, v in changes.items()}},
-    )  # fmt: skip
+    record(db, p, action, camera.commune_insee, f"camera:{camera.id}",
+           changes={k: redact_url(str(v)) for k, v in changes.items()})  # fmt: skip
 
 
 @router.post("/cameras", response_model=CameraOut, status_code=201)
@@ -190,11 +184,9 @@ def issue_ticket(
         settings.secret_key, camera_id=camera.id, stream=stream, account_id=principal.account_id,
         commune=camera.commune_insee, now_s=time.time(), ttl_s=settings.ticket_ttl_s, purpose=body.purpose,
     )  # fmt: skip
-    audit.append(
-        db, at=datetime.now(UTC), action="live_start" if body.purpose == "live" else "snapshot",
-        actor=principal.username, actor_account_id=principal.account_id,
-        commune_insee=camera.commune_insee, target=f"camera:{camera.id}", reason=body.reason,
-        details={"stream": stream, "jti": ticket.jti},
+    record(
+        db, principal, "live_start" if body.purpose == "live" else "snapshot",
+        camera.commune_insee, f"camera:{camera.id}", body.reason, stream=stream, jti=ticket.jti,
     )  # fmt: skip
     directory = media(request)
     node = directory.node_for(camera.id)

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from vigie.base.clock import RealClock, require_utc
 from vigie.base.errors import InvalidArgument
 from vigie.base.i18n import t
+from vigie.control.auditing import record
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, get_settings, require_roles
 from vigie.domain import roles, tickets
 from vigie.recording import holds, index
 from vigie.recording.export import export_range
 from vigie.recording.models import Requisition, Transmission
 from vigie.recording.retention import recording_conditions
-from vigie.storage import audit
 
 router = APIRouter(prefix="/api", tags=["recording"])
 
@@ -79,11 +79,9 @@ def open_playback(
         commune=camera.commune_insee, now_s=now.timestamp(), ttl_s=settings.ticket_ttl_s,
         purpose="playback",
     )  # fmt: skip
-    audit.append(
-        db, at=now, action="playback_start", actor=principal.username,
-        actor_account_id=principal.account_id, commune_insee=camera.commune_insee,
-        target=f"camera:{camera.id}", reason=body.reason.strip(),
-        details={"start_utc": start.isoformat(), "jti": ticket.jti},
+    record(
+        db, principal, "playback_start", camera.commune_insee, f"camera:{camera.id}",
+        body.reason.strip(), at=now, start_utc=start.isoformat(), jti=ticket.jti,
     )  # fmt: skip
     db.commit()
     directory = request.app.state.media
