@@ -12,7 +12,7 @@ $(STAMPS)/sys: scripts/install-system.sh
 	sh scripts/install-system.sh
 	@touch $@
 
-$(STAMPS)/venv: pyproject.toml
+$(STAMPS)/venv: pyproject.toml setup.py src/vigie/media/_fastpath.c $(STAMPS)/sys
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip

@@ -2,7 +2,8 @@
 
 ``init_segment`` builds ftyp+moov; ``media_segment`` builds one moof+mdat.
 The live path emits one fragment per frame so that the delay added by the
-container is nil; the recorder can group frames (issue "Recording").
+container is nil; that fragment is built in C (``_fastpath.c``, byte for byte
+what ``media_segment`` writes for one sample).
 Timescale is 90 kHz, the RTP clock of video, so timestamps are never rescaled.
 """
 
@@ -112,40 +113,6 @@ def media_segment(sequence: int, base_dts_90k: int, samples: Sequence[Sample]) -
     assert len(moof) == moof_size
     payload = b"".join(s.data for s in samples)
     return moof + struct.pack(">I4s", 8 + len(payload), b"mdat") + payload
-
-
-# moof(mfhd, traf(tfhd, tfdt v1, trun v1 with one sample)) + mdat header, in one pack.
-_ONE_SAMPLE = struct.Struct(
-    ">I4s" + "I4sII" + "I4s" + "I4sII" + "I4sIQ" + "I4sIIi" + "IIIi" + "I4s"
-)
-_ONE_SAMPLE_MOOF_SIZE = 104
-ONE_SAMPLE_HEADER_BYTES = _ONE_SAMPLE_MOOF_SIZE + 8  # moof + mdat header
-
-
-def one_sample_segment(
-    sequence: int,
-    base_dts_90k: int,
-    duration_90k: int,
-    is_sync: bool,
-    cts_offset_90k: int,
-    payload: list[bytes],
-) -> bytes:
-    """``media_segment`` for a single sample whose data is the concatenation of ``payload``.
-
-    The live path's hot loop: one ``struct.pack`` and one join instead of a box tree.
-    """  # fmt: skip
-    size = sum(len(p) for p in payload)
-    header = _ONE_SAMPLE.pack(
-        _ONE_SAMPLE_MOOF_SIZE, b"moof",
-        16, b"mfhd", 0, sequence,
-        80, b"traf",
-        16, b"tfhd", 0x020000, TRACK_ID,
-        20, b"tfdt", 0x01000000, base_dts_90k,
-        36, b"trun", 0x01000F01, 1, ONE_SAMPLE_HEADER_BYTES,
-        duration_90k, size, SAMPLE_FLAGS_SYNC if is_sync else SAMPLE_FLAGS_NON_SYNC, cts_offset_90k,
-        8 + size, b"mdat",
-    )  # fmt: skip
-    return b"".join([header, *payload])
 
 
 def iter_boxes(

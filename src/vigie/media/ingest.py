@@ -21,7 +21,7 @@ import av
 from vigie.base.i18n import t
 from vigie.base.redact import redact_text, redact_url
 from vigie.media.fragmenter import Fragment, H264Fragmenter, InitInfo
-from vigie.media.source import Opener, PacketSource
+from vigie.media.source import Opener, PacketSource, frames
 
 log = logging.getLogger(__name__)
 
@@ -155,14 +155,18 @@ class StreamWorker:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"ingest-{key}", daemon=True)
         self._fragmenter = H264Fragmenter()
+        self._source: PacketSource | None = None
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        """Ask the thread to end; it leaves at the next packet or I/O timeout."""
+        """Ask the thread to end; a read in progress returns at once."""
         self._stop.set()
         self.stats.state = "stopped"
+        interrupt = getattr(self._source, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -201,6 +205,7 @@ class StreamWorker:
                 self.stats.online_since_mono = None
                 log.info("stream %s (%s): %s (%s)", self.key, redact_url(self.url), code, detail)
             finally:
+                self._source = None
                 if source is not None:
                     try:
                         source.close()
@@ -224,13 +229,14 @@ class StreamWorker:
             self._fragmenter = H264Fragmenter()
         if source.width and source.height:
             self._set_size(source.width, source.height)
-        live = codec in LIVE_CODECS
-        if live:
-            self._fragmenter.set_extradata(source.extradata)
+        fragmenter = self._fragmenter if codec in LIVE_CODECS else None
+        if fragmenter is not None:
+            fragmenter.set_extradata(source.extradata)
+        self._source = source
         got = False
-        mono = self._mono
-        for pkt in source.packets():
-            now = mono()
+        sink = self._sink
+        key = self.key
+        for size, now, is_key, init, frag in frames(source, fragmenter):
             if not got:
                 got = True
                 stats.state = "online"
@@ -240,7 +246,6 @@ class StreamWorker:
                 stats._win_start = now
                 stats._win_frames = stats._win_bytes = 0
             stats.last_packet_mono = now
-            size = len(pkt.data)
             stats.frames_total += 1
             stats.bytes_total += size
             stats._win_frames += 1
@@ -251,17 +256,13 @@ class StreamWorker:
                 stats.bitrate_kbps = stats._win_bytes * 8 / elapsed / 1000
                 stats._win_start = now
                 stats._win_frames = stats._win_bytes = 0
-            if live:
-                init, frag = self._fragmenter.push(
-                    pkt.data, pts=pkt.pts_90k, dts=pkt.dts_90k, read_mono=now
-                )
-                if init is not None:
-                    self._on_new_init(init)
-                if frag is not None:
-                    self._count_gop(frag.is_key)
-                    self._sink.on_fragment(self.key, frag)
-            else:
-                self._count_gop(pkt.is_keyframe)
+            if init is not None:
+                self._on_new_init(init)
+            if frag is not None:
+                self._count_gop(is_key)
+                sink.on_fragment(key, frag)
+            elif fragmenter is None:
+                self._count_gop(is_key)
             if self._stop.is_set():
                 break
         return got

@@ -46,7 +46,7 @@ from vigie.media.live import (
 )
 from vigie.media.playback import PlaybackSession
 from vigie.media.recorder import StreamRecorder, TeeSink, camera_dir
-from vigie.media.source import AvOpener, Opener
+from vigie.media.source import CameraOpener, Opener
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class MediaServer:
         self._playbacks: dict[web.WebSocketResponse, tickets.LiveTicket] = {}
         self.index = index
         self.max_streams = max_streams
-        self.opener: Opener = opener or AvOpener()
+        self.opener: Opener = opener or CameraOpener()
         self.defs: dict[str, StreamDef] = {}
         self.workers: dict[str, StreamWorker] = {}
         self.hub: LiveHub | None = None

@@ -108,13 +108,49 @@ def test_malformed_sps_is_refused() -> None:
         frag.push(b"\x00\x00\x00\x01\x67\x64", pts=0, dts=0, read_mono=0)
 
 
-def test_one_sample_fast_path_is_byte_identical_to_the_box_tree() -> None:
-    from vigie.media.fmp4 import Sample, media_segment, one_sample_segment
+def test_c_packer_is_byte_identical_to_the_box_tree() -> None:
+    """The C packer's moof+mdat equals the reference writer's, for key, B and P frames."""
+    from vigie.media.fmp4 import Sample, media_segment
 
-    nals = [b"\\x65" + bytes(range(256)) * 3, b"\\x06\\x05\\x01"]
-    avcc = b"".join(len(n).to_bytes(4, "big") + n for n in nals)
-    for key, cts in ((True, 0), (False, -3600), (False, 7200)):
-        parts = [p for n in nals for p in (len(n).to_bytes(4, "big"), n)]
-        fast = one_sample_segment(42, 123_456_789_012, 3600, key, cts, parts)
-        slow = media_segment(42, 123_456_789_012, [Sample(avcc, 3600, key, cts)])
-        assert fast == slow
+    aus = access_units()[:8]
+    frag = H264Fragmenter()
+    for data, pts, dts in aus:
+        _, f = frag.push(data, pts=pts + 7200, dts=dts, read_mono=0)
+        assert f is not None
+        nals = [
+            n
+            for n in h264.split_annexb(data)
+            if h264.nal_type(n) not in (h264.NAL_SPS, h264.NAL_PPS, h264.NAL_AUD)
+        ]
+        sample = Sample(h264.to_avcc(nals), f.duration_90k, f.is_key, 7200)
+        seq = int.from_bytes(f.data[20:24], "big")
+        assert f.data == media_segment(seq, f.dts_90k, [sample])
+        assert f.payload_bytes == len(sample.data)
+
+
+def test_length_framed_input_packs_like_annex_b() -> None:
+    aus = access_units()[:5]
+    a, _ = build(aus)
+    framed = [(h264.to_avcc(h264.split_annexb(d)), p, t) for d, p, t in aus]
+    b, _ = build(framed)
+    assert a == b
+
+
+def test_too_many_nal_units_is_refused_and_the_stream_recovers() -> None:
+    aus = access_units()
+    frag = H264Fragmenter()
+    frag.push(aus[0][0], pts=0, dts=0, read_mono=0)
+    with pytest.raises(ValueError, match="NAL units"):
+        frag.push(b"\x00\x00\x01\x41\x01" * 300, pts=3600, dts=3600, read_mono=0)
+    _, f = frag.push(aus[1][0], pts=7200, dts=7200, read_mono=0)
+    assert f is not None
+
+
+def test_a_good_sps_after_a_malformed_one_is_adopted() -> None:
+    aus = access_units()
+    frag = H264Fragmenter()
+    with pytest.raises(ValueError):
+        frag.push(b"\x00\x00\x00\x01\x67\x64", pts=0, dts=0, read_mono=0)
+    init, f = frag.push(aus[0][0], pts=0, dts=0, read_mono=0)
+    assert init is not None and init.width == 320
+    assert f is not None and f.is_key
