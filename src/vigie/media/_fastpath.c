@@ -972,8 +972,16 @@ static int step(RtpReader *self, int64_t *ts)
         int marker = p[1] & 0x80;
         uint16_t seq = (uint16_t)((p[2] << 8) | p[3]);
         uint32_t rtp_ts = ((uint32_t)p[4] << 24) | ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 8) | p[7];
+        if (self->has_seq && seq != self->next_seq) {
+            /* packets lost: the access unit in progress may lack its end */
+            self->lost += (uint16_t)(seq - self->next_seq);
+            self->next_seq = seq;
+            if (self->au_len > 0 || self->fu_open) self->au_damaged = 1;
+            self->fu_open = 0;
+        }
         if (self->has_au_ts && rtp_ts != self->au_ts && self->au_len > 0) {
-            /* the previous access unit ended without a marker: deliver it first */
+            /* the previous access unit ended without a marker: deliver it first
+             * (this packet is read again by the next call) */
             *ts = unwrap_ts(self, self->au_ts);
             return STEP_AU;
         }
@@ -991,11 +999,6 @@ static int step(RtpReader *self, int64_t *ts)
         }
         if (hdr > plen) continue;
         self->packets++;
-        if (self->has_seq && seq != self->next_seq) {
-            self->lost += (uint16_t)(seq - self->next_seq);
-            self->au_damaged = 1; /* a hole in this access unit */
-            self->fu_open = 0;
-        }
         self->has_seq = 1;
         self->next_seq = (uint16_t)(seq + 1);
         if (!self->has_au_ts) {
