@@ -8,7 +8,10 @@ Rules (see docs/design/recording.md):
   the purge uses whichever ends first (so a DST change never keeps footage
   past either reading) and the minimum protects whichever ends last;
 - footage under an active requisition (legal hold) is never destroyed;
-- every destruction writes one ``Destruction`` row, which the purge never touches.
+- every destruction writes one ``Destruction`` row, which the purge never touches;
+- the centre's copy of an export goes when its transmission expires (one month,
+  L252-3): its video files are destroyed (register reason ``transmission_expired``),
+  its signed manifest stays as the record of what was handed over.
 """
 
 from __future__ import annotations
@@ -25,7 +28,14 @@ from sqlalchemy.orm import Session
 
 from vigie.base.i18n import t
 from vigie.domain.retention import MAX_RETENTION_DAYS, validate_retention
-from vigie.recording.models import CommuneQuota, Destruction, RecordingSegment, Requisition
+from vigie.recording.manifest import MANIFEST_NAME
+from vigie.recording.models import (
+    CommuneQuota,
+    Destruction,
+    RecordingSegment,
+    Requisition,
+    Transmission,
+)
 from vigie.storage.models import Camera
 
 log = logging.getLogger(__name__)
@@ -79,6 +89,7 @@ class PurgeReport:
     kept_for_hold: int = 0
     quota_full: list[str] = field(default_factory=list)
     disk_full: bool = False
+    exports_destroyed: int = 0
 
 
 def _destroy(
@@ -114,8 +125,9 @@ def purge(
     disk_reserve_bytes: int = DEFAULT_DISK_RESERVE_BYTES,
     disk_free: int | None = None,
 ) -> PurgeReport:
-    """One purge pass: retention, then quotas, then free disk space."""
+    """One purge pass: expired exports, retention, then quotas, then free disk space."""
     report = PurgeReport()
+    purge_expired_exports(db, now, report)
     holds = active_holds(db)
     cameras = {c.id: c for c in db.scalars(select(Camera))}
     bounds = {cid: retention_days(c) for cid, c in cameras.items()}
@@ -176,6 +188,41 @@ def purge(
         report.disk_full = free < disk_reserve_bytes
     db.flush()
     return report
+
+
+def purge_expired_exports(db: Session, now: datetime, report: PurgeReport) -> None:
+    """Destroy the video files of exports whose transmission has expired."""
+    expired = db.scalars(select(Transmission).where(Transmission.expires_at <= now))
+    for tr in expired:
+        directory = Path(tr.export_dir)
+        if not directory.is_dir():
+            continue
+        files = [p for p in directory.iterdir() if p.is_file() and p.name != MANIFEST_NAME]
+        if not files:
+            continue  # already destroyed by an earlier pass
+        camera = db.get(Camera, tr.camera_id)
+        size = 0
+        for path in files:
+            try:
+                size += path.stat().st_size
+                path.unlink()
+            except FileNotFoundError:
+                continue
+        db.add(
+            Destruction(
+                camera_id=tr.camera_id,
+                commune_insee=camera.commune_insee if camera is not None else "",
+                start_utc=tr.start_utc,
+                end_utc=tr.end_utc,
+                size_bytes=size,
+                reason="transmission_expired",
+                destroyed_at=now,
+                path=str(directory)[-300:],
+            )
+        )
+        report.exports_destroyed += 1
+        report.destroyed_bytes += size
+    db.flush()
 
 
 def commune_usage_bytes(db: Session, camera_ids: list[int]) -> int:

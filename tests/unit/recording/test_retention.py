@@ -174,3 +174,38 @@ def test_requisition_needs_reason_and_procedure(db_session: Session) -> None:
         create_requisition(db_session, procedure_number="", reason="motif ok", **base)  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument):
         create_requisition(db_session, procedure_number="P1", reason="", **base)  # type: ignore[arg-type]
+
+
+def test_an_export_copy_is_destroyed_when_its_transmission_expires(
+    db_session: Session, tmp_path: Path
+) -> None:
+    from vigie.recording.manifest import MANIFEST_NAME
+    from vigie.recording.models import Transmission
+
+    cam = make_camera(db_session)
+    clock = SimulatedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    out = tmp_path / "exports" / "1"
+    out.mkdir(parents=True)
+    (out / "video.mp4").write_bytes(b"v" * 5000)
+    (out / MANIFEST_NAME).write_text("{}")
+    db_session.add(
+        Transmission(
+            camera_id=cam.id, recipient="OPJ Martin", service="Commissariat de Lille",
+            start_utc=clock.now() - timedelta(hours=1), end_utc=clock.now(),
+            transmitted_at=clock.now(), expires_at=datetime(2026, 4, 1, 12, tzinfo=UTC),
+            operator="superviseur", manifest_sha256="0" * 64, export_dir=str(out),
+        )
+    )  # fmt: skip
+    db_session.flush()
+    clock.advance(timedelta(days=30, hours=23).total_seconds())
+    assert purge(db_session, tmp_path / "rec", clock).exports_destroyed == 0
+    assert (out / "video.mp4").exists()
+    clock.advance(3600)
+    report = purge(db_session, tmp_path / "rec", clock)
+    assert report.exports_destroyed == 1 and report.destroyed_bytes == 5000
+    assert not (out / "video.mp4").exists() and (out / MANIFEST_NAME).exists()
+    row = db_session.scalars(
+        select(Destruction).where(Destruction.reason == "transmission_expired")
+    ).one()
+    assert (row.camera_id, row.size_bytes) == (cam.id, 5000)
+    assert purge(db_session, tmp_path / "rec", clock).exports_destroyed == 0  # once
