@@ -767,6 +767,8 @@ typedef struct {
     int has_seq;
     uint16_t next_seq;
     uint64_t packets, lost, bytes_in;
+    int has_sr;
+    double sr_offset_s; /* camera's wall clock minus ours, from the last RTCP sender report */
     const char *error; /* static message of the last protocol error */
     int sys_errno;
 } RtpReader;
@@ -964,6 +966,19 @@ static int step(RtpReader *self, int64_t *ts)
         size_t len = ((size_t)b[2] << 8) | b[3];
         if (avail < 4 + len) return STEP_MORE;
         const uint8_t *p = b + 4;
+        if (b[1] == self->channel + 1 && len >= 20 && (p[0] >> 6) == 2 && p[1] == 200) {
+            /* RTCP sender report: NTP time of the camera's clock when sent */
+            uint32_t sec = ((uint32_t)p[8] << 24) | ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11];
+            uint32_t frac = ((uint32_t)p[12] << 24) | ((uint32_t)p[13] << 16) | ((uint32_t)p[14] << 8) | p[15];
+            if (sec != 0) {
+                struct timespec now;
+                clock_gettime(CLOCK_REALTIME, &now);
+                double camera = (double)sec - 2208988800.0 + (double)frac / 4294967296.0;
+                double ours = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+                self->sr_offset_s = camera - ours;
+                self->has_sr = 1;
+            }
+        }
         if (b[1] != self->channel || len < 12 || (p[0] >> 6) != 2 ||
             (p[1] & 0x7F) != self->payload_type) {
             self->in_start += 4 + len; /* RTCP, other channels, other payloads */
@@ -1164,14 +1179,17 @@ static PyObject *rtp_read(RtpReader *self, PyObject *arg)
 
 static PyObject *rtp_counters(RtpReader *self, PyObject *Py_UNUSED(ignored))
 {
-    return Py_BuildValue("{sKsKsK}", "packets", (unsigned long long)self->packets, "lost",
-                         (unsigned long long)self->lost, "bytes", (unsigned long long)self->bytes_in);
+    PyObject *offset = self->has_sr ? PyFloat_FromDouble(self->sr_offset_s) : (Py_INCREF(Py_None), Py_None);
+    if (offset == NULL) return NULL;
+    return Py_BuildValue("{sKsKsKsN}", "packets", (unsigned long long)self->packets, "lost",
+                         (unsigned long long)self->lost, "bytes", (unsigned long long)self->bytes_in,
+                         "clock_offset_s", offset);
 }
 
 static PyMethodDef rtp_methods[] = {
     {"read", (PyCFunction)rtp_read, METH_O,
      "read(packer) -> (access unit bytes, read instant, packer result)"},
-    {"counters", (PyCFunction)rtp_counters, METH_NOARGS, "RTP packets, packets lost, bytes read."},
+    {"counters", (PyCFunction)rtp_counters, METH_NOARGS, "RTP packets, packets lost, bytes read, camera clock offset (s) from RTCP."},
     {NULL, NULL, 0, NULL},
 };
 

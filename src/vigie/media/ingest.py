@@ -168,6 +168,18 @@ class StreamWorker:
         if interrupt is not None:
             interrupt()
 
+    def transport(self) -> dict[str, object]:
+        """What the connection reports (RTP losses, camera clock offset), from any thread."""
+        counters = getattr(self._source, "counters", None)
+        if counters is None:
+            return {}
+        c = counters()
+        offset = c.get("clock_offset_s")
+        return {
+            "clock_drift_s": None if offset is None else round(float(offset), 3),
+            "rtp_packets_lost": c.get("lost"),
+        }
+
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 

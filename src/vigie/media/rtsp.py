@@ -216,6 +216,7 @@ class RtspSession:
         self._auth: _Auth | None = None
         self._session: str | None = None
         self._keepalive_s = DEFAULT_SESSION_TIMEOUT_S / 2
+        self._reader: RtpReader | None = None
         self.track: VideoTrack | None = None
 
     # --- control exchange --------------------------------------------------------
@@ -349,7 +350,7 @@ class RtspSession:
         a throw-away packer, only to be counted.
         """
         assert self._sock is not None and self.track is not None
-        reader = RtpReader(
+        reader = self._reader = RtpReader(
             self._sock.fileno(),
             self.track.codec,
             self.track.payload_type,
@@ -371,6 +372,10 @@ class RtspSession:
             if now >= keepalive_at:
                 keepalive_at = now + self._keepalive_s
                 self._send("GET_PARAMETER", self.url, {})  # answered between RTP packets
+
+    def counters(self) -> dict[str, int | float | None]:
+        """RTP packets and losses, and the camera's clock offset from RTCP (any thread)."""
+        return self._reader.counters() if self._reader is not None else {}
 
     def interrupt(self) -> None:
         """Make a blocked read return (from another thread)."""

@@ -213,7 +213,7 @@ class MediaServer:
         streams: dict[str, Any] = {}
         assert self.hub is not None
         for key, worker in self.workers.items():
-            snap = worker.stats.snapshot(now)
+            snap = worker.stats.snapshot(now) | worker.transport()
             live = self.hub.streams.get(key)
             lat = sorted(live.latencies_s) if live is not None else []
             snap["viewers"] = len(live.viewers) if live is not None else 0

@@ -121,6 +121,9 @@ class RtspSource:
     def frames(self, fragmenter: H264Fragmenter | None) -> Iterator[Frame]:
         return self._session.frames(fragmenter)
 
+    def counters(self) -> dict[str, int | float | None]:
+        return self._session.counters()
+
     def interrupt(self) -> None:
         self._session.interrupt()
 

@@ -470,3 +470,21 @@ def test_interrupt_unblocks_a_read() -> None:
     t.join(2)
     assert not t.is_alive() and isinstance(done[0], EOFError)
     session.close()
+
+
+def test_rtcp_sender_reports_give_the_camera_clock_offset() -> None:
+    import struct
+    import time
+
+    units = h264_units()[:3]
+    ntp = time.time() + 120.0 + 2208988800.0  # a camera 2 minutes ahead
+    sr = struct.pack(">BBHIIIIII", 0x80, 200, 6, 0x1234, int(ntp), int((ntp % 1) * 2**32),
+                     0, 0, 0)  # fmt: skip
+    a, b = socket.socketpair()
+    with a, b:
+        a.sendall(interleave([sr], channel=1) + stream_bytes("h264", units))
+        reader = RtpReader(b.fileno(), "h264", 96, 0, 2000)
+        assert reader.counters()["clock_offset_s"] is None
+        reader.read(Packer("h264"))
+        offset = reader.counters()["clock_offset_s"]
+    assert isinstance(offset, float) and abs(offset - 120.0) < 1.0
