@@ -28,10 +28,14 @@ from vigie.storage.models import Camera
 SYSTEM = "vigie"
 
 
+LINK_LEAD_S = 30  # alarms are raised after hysteresis: start the replay before
+
+
 def camera_link(camera_id: int, at: datetime) -> str:
-    """The operator console at that camera and instant (live page, replay
-    position given as ``at``)."""
-    return f"/live?camera={camera_id}&at={quote(at.isoformat())}"
+    """The playback page on that camera, LINK_LEAD_S before the instant (the
+    operator still gives a reason: every viewing is logged)."""
+    start = at - timedelta(seconds=LINK_LEAD_S)
+    return f"/playback?camera={camera_id}&at={quote(start.isoformat())}"
 
 
 @dataclass(frozen=True)

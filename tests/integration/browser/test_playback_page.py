@@ -8,6 +8,8 @@ import time
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -56,17 +58,16 @@ def test_frames_decode_after_a_seek(tmp_path: Path) -> None:
             ctx.set_default_timeout(15_000)
             page, errors = new_page(ctx)
             LoginPage(page, stack.base_url).open().log_in(*OPERATOR)
-            page.goto(f"{stack.base_url}/playback?camera={cam_id}")
+            # What an alarm links to: this camera at that instant (UTC in the URL)
+            at = quote(seek_to.isoformat())
+            page.goto(f"{stack.base_url}/playback?camera={cam_id}&at={at}")
             page.wait_for_function(
                 "() => document.querySelectorAll('#pb-camera option').length > 0"
             )
-            page.locator("#pb-camera").select_option(str(cam_id))
-            # datetime-local takes the browser's local (Paris) wall time
-            page.evaluate(
-                """(ms) => { const d = new Date(ms); const pad = (n) => String(n).padStart(2, '0');
-                document.getElementById('pb-start').value = `${d.getFullYear()}-${pad(d.getMonth()+1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; }""",
-                int(seek_to.timestamp() * 1000),
-            )
+            assert page.locator("#pb-camera").input_value() == str(cam_id)
+            # datetime-local shows the browser's local (Paris) wall time
+            paris = seek_to.astimezone(ZoneInfo("Europe/Paris"))
+            assert page.locator("#pb-start").input_value() == paris.strftime("%Y-%m-%dT%H:%M:%S")
             page.locator("#pb-reason").fill("Vérification d'un signalement")
             page.locator("#pb-form button[type=submit]").click()
             page.wait_for_function(f"() => ({FRAMES_JS})() >= 25", timeout=15_000)

@@ -70,7 +70,7 @@ def test_killed_camera_alarm_and_clear(stack: dict[str, Any]) -> None:
     took = wait(lambda: any(a["is_open"] for a in alarms_of(client, "Isolée", cams)), 10, "alarm")
     (alarm,) = alarms_of(client, "Isolée", cams)
     assert alarm["severity"] == "critical" and "Isolée" in alarm["message"]
-    assert alarm["link"].startswith(f"/live?camera={cams['Isolée']}&at=")
+    assert alarm["link"].startswith(f"/playback?camera={cams['Isolée']}&at=")
     lone.restart()
     back = wait(lambda: not alarms_of(client, "Isolée", cams)[0]["is_open"], 10, "clear")
     assert len(alarms_of(client, "Isolée", cams)) == 1

@@ -162,7 +162,7 @@ def test_every_message_arrives_once(
             now_s=(now + timedelta(seconds=3)).timestamp(),
         )
         payload = json.loads(body)
-        assert payload["link"].startswith(f"/live?camera={payload['camera_id']}&at=")
+        assert payload["link"].startswith(f"/playback?camera={payload['camera_id']}&at=")
         events.append(payload["event"])
     assert sorted(events) == ["alarm.clear", "alarm.raise"]
     assert len({h["Idempotency-Key"] for h, _ in hook.received}) == 2

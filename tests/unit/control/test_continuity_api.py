@@ -33,7 +33,7 @@ def test_operator_queue_over_the_api(
     api.login("op")
     rows = api.get("/api/continuity/alarms").json()
     assert [r["id"] for r in rows] == [alarm_id]
-    assert rows[0]["link"].startswith("/live?camera=")
+    assert rows[0]["link"].startswith("/playback?camera=")
     r = api.post(f"/api/continuity/alarms/{alarm_id}/ack")
     assert r.status_code == 200 and r.json()["acknowledged_by"] == "op"
     r = api.post(f"/api/continuity/alarms/{alarm_id}/assign", json={"assignee": "tech"})

@@ -113,6 +113,13 @@ async function main() {
   }
   const q = new URLSearchParams(location.search);
   if (q.get("camera")) sel.value = q.get("camera");
+  const linked = q.get("at") ? new Date(q.get("at")) : null;  // an alarm's link
+  if (linked && !isNaN(linked)) {
+    const pad = (n) => String(n).padStart(2, "0");
+    document.getElementById("pb-start").value =
+      `${linked.getFullYear()}-${pad(linked.getMonth() + 1)}-${pad(linked.getDate())}` +
+      `T${pad(linked.getHours())}:${pad(linked.getMinutes())}:${pad(linked.getSeconds())}`;
+  }
   document.getElementById("pb-form").addEventListener("submit", open);
   document.getElementById("pb-pause").addEventListener("click", (e) => {
     paused = !paused;
