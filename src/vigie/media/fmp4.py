@@ -1,4 +1,4 @@
-"""Fragmented MP4 (ISO BMFF) writer for one H.264 video track, and a box reader.
+"""Fragmented MP4 (ISO BMFF) writer for one H.264 or H.265 video track, and a box reader.
 
 ``init_segment`` builds ftyp+moov; ``media_segment`` builds one moof+mdat.
 The live path emits one fragment per frame so that the delay added by the
@@ -39,8 +39,24 @@ class Sample:
     cts_offset_90k: int = 0
 
 
-def init_segment(*, width: int, height: int, avcc: bytes, timescale: int = TIMESCALE_90K) -> bytes:
-    ftyp = box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isomiso6iso2avc1mp41")
+def init_segment(
+    *,
+    width: int,
+    height: int,
+    avcc: bytes | None = None,
+    hvcc: bytes | None = None,
+    timescale: int = TIMESCALE_90K,
+) -> bytes:
+    """ftyp+moov for one video track: ``avc1``/``avcC`` (H.264) or ``hvc1``/``hvcC`` (H.265),
+    exactly one of the two records given."""
+    if (avcc is None) == (hvcc is None):
+        raise ValueError("init_segment takes one decoder configuration: avcc or hvcc")
+    if avcc is not None:
+        entry, config, brands = b"avc1", box(b"avcC", avcc), b"isomiso6iso2avc1mp41"
+    else:
+        assert hvcc is not None
+        entry, config, brands = b"hvc1", box(b"hvcC", hvcc), b"isomiso6iso2mp41"
+    ftyp = box(b"ftyp", b"isom", struct.pack(">I", 0x200), brands)
     mvhd = full_box(
         b"mvhd", 0, 0,
         struct.pack(">IIII", 0, 0, 1000, 0),
@@ -62,19 +78,19 @@ def init_segment(*, width: int, height: int, avcc: bytes, timescale: int = TIMES
     hdlr = full_box(b"hdlr", 0, 0, struct.pack(">I4s", 0, b"vide"), b"\x00" * 12, b"Vigie\x00")
     vmhd = full_box(b"vmhd", 0, 1, b"\x00" * 8)
     dinf = box(b"dinf", full_box(b"dref", 0, 0, struct.pack(">I", 1), full_box(b"url ", 0, 1)))
-    avc1 = box(
-        b"avc1",
+    sample_entry = box(
+        entry,
         b"\x00" * 6,
         struct.pack(">H", 1),
         b"\x00" * 16,
         struct.pack(">HHIIIH", width, height, 0x00480000, 0x00480000, 0, 1),
         b"\x00" * 32,
         struct.pack(">Hh", 0x0018, -1),
-        box(b"avcC", avcc),
+        config,
     )
     stbl = box(
         b"stbl",
-        full_box(b"stsd", 0, 0, struct.pack(">I", 1), avc1),
+        full_box(b"stsd", 0, 0, struct.pack(">I", 1), sample_entry),
         full_box(b"stts", 0, 0, struct.pack(">I", 0)),
         full_box(b"stsc", 0, 0, struct.pack(">I", 0)),
         full_box(b"stsz", 0, 0, struct.pack(">II", 0, 0)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vigie.media import h264
+from vigie.media import h264, hevc
 from vigie.media._fastpath import Packer
 from vigie.media.fmp4 import TIMESCALE_90K, init_segment
 
@@ -42,7 +42,11 @@ class Fragment:
 
 
 class H264Fragmenter:
-    """One stream's fragmenter; survives reconnections (the timeline continues)."""
+    """One stream's fragmenter; survives reconnections (the timeline continues).
+
+    The codec-specific part is ``codec`` (the C packer's NAL rules) and the three
+    hooks at the end: ``HevcFragmenter`` overrides only those.
+    """
 
     codec = "h264"
 
@@ -128,6 +132,45 @@ class H264Fragmenter:
     @staticmethod
     def _nals_from_record(record: bytes) -> list[bytes]:
         return _nals_from_avcc_record(record)
+
+
+class HevcFragmenter(H264Fragmenter):
+    """H.265: same packer and timeline (``Packer("hevc")`` classifies VPS/SPS/PPS,
+    AUD and IRAP keyframes), an ``hvc1``/``hvcC`` init segment."""
+
+    codec = "hevc"
+
+    def __init__(self, *, default_duration_90k: int = TIMESCALE_90K // 25) -> None:
+        super().__init__(default_duration_90k=default_duration_90k)
+        self.hevc_sps_info: hevc.HevcSpsInfo | None = None
+
+    def _check_parameter_set(self, nal: bytes) -> None:
+        kind = hevc.nal_type(nal)
+        if kind == hevc.NAL_SPS:
+            hevc.parse_sps(nal)
+        elif kind == hevc.NAL_VPS:
+            hevc.parse_vps(nal)
+
+    def _build_init(self, params: tuple[bytes | None, ...]) -> InitInfo:
+        vps, sps, pps = params
+        assert vps is not None and sps is not None and pps is not None
+        info = hevc.parse_sps(sps)
+        self.hevc_sps_info = info
+        record = hevc.hvcc_record(vps, sps, pps)
+        return InitInfo(
+            data=init_segment(width=info.width, height=info.height, hvcc=record),
+            codec_string=hevc.codec_string(record),
+            width=info.width,
+            height=info.height,
+        )
+
+    @staticmethod
+    def _nals_from_record(record: bytes) -> list[bytes]:
+        return hevc.nals_from_hvcc(record)
+
+
+# The codecs that are fragmented (and so recorded), with their fragmenter.
+FRAGMENTERS: dict[str, type[H264Fragmenter]] = {"h264": H264Fragmenter, "hevc": HevcFragmenter}
 
 
 def _nals_from_avcc_record(record: bytes) -> list[bytes]:

@@ -20,7 +20,7 @@ import av
 
 from vigie.base.i18n import t
 from vigie.base.redact import redact_text, redact_url
-from vigie.media.fragmenter import Fragment, H264Fragmenter, InitInfo
+from vigie.media.fragmenter import FRAGMENTERS, Fragment, H264Fragmenter, InitInfo
 from vigie.media.source import Opener, PacketSource, frames
 
 log = logging.getLogger(__name__)
@@ -238,10 +238,10 @@ class StreamWorker:
                 )
             stats.codec = codec
             self._sink.on_codec(self.key, codec)
-            self._fragmenter = H264Fragmenter()
+            self._fragmenter = FRAGMENTERS.get(codec, H264Fragmenter)()
         if source.width and source.height:
             self._set_size(source.width, source.height)
-        fragmenter = self._fragmenter if codec in LIVE_CODECS else None
+        fragmenter = self._fragmenter if codec in FRAGMENTERS else None  # recorded codecs
         if fragmenter is not None:
             fragmenter.set_extradata(source.extradata)
         self._source = source

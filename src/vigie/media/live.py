@@ -217,6 +217,11 @@ class LiveStream:
         self._rate_bytes = 0.0  # EWMA of bytes per second of fragments
         self._last_mono: float | None = None
 
+    @property
+    def live(self) -> bool:
+        """Whether browsers can be sent this stream (its codec is unknown yet, or playable)."""
+        return self.codec is None or self.codec in LIVE_CODECS
+
     def set_codec(self, codec: str) -> None:
         self.codec = codec
         if codec not in LIVE_CODECS:
@@ -227,6 +232,8 @@ class LiveStream:
                 v.offer_control(unsupported_codec(codec))
 
     def set_init(self, init: InitInfo) -> None:
+        if not self.live:
+            return  # fragmented for the recorder only (H.265): never offered to a browser
         self.init = init
         self.gop.clear()
         self._gop_bytes = 0
@@ -237,6 +244,8 @@ class LiveStream:
         return self._rate_bytes
 
     def publish(self, frag: Fragment) -> None:
+        if not self.live:
+            return  # recorded (H.265) but never offered to a browser, nor cached
         if self._last_mono is not None:
             dt = max(frag.read_mono - self._last_mono, 1e-3)
             inst = len(frag.data) / dt

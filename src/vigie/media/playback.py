@@ -11,8 +11,8 @@ are skipped (the client is told about the gap). Above ×2, keyframes only.
 Client → server (JSON text): ``{"type": "seek", "at_ms": N}``,
 ``{"type": "speed", "value": 1..8}``, ``{"type": "pause"}``, ``{"type": "resume"}``,
 ``{"type": "step"}`` (one frame while paused).
-Server → client: ``{"type": "init", "origin_ms": N, "mime": ...}`` then the init
-bytes; fragments as binary; ``{"type": "gap", "from_ms", "to_ms"}``;
+Server → client: ``{"type": "init", "origin_ms": N, "mime": ..., "codec": "h264"|"hevc"}``
+then the init bytes (the page says so when the browser cannot decode ``mime``); fragments as binary; ``{"type": "gap", "from_ms", "to_ms"}``;
 ``{"type": "end"}`` when nothing more is recorded.
 """
 
@@ -29,6 +29,7 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
+from vigie.media import hevc
 from vigie.media.fmp4 import TIMESCALE_90K
 from vigie.media.recfile import SEGMENT_SUFFIX, retime, scan_bytes, start_ms_of
 
@@ -36,8 +37,19 @@ SPEEDS = (1, 2, 4, 8)
 KEYFRAMES_ONLY_ABOVE = 2
 
 
+def codec_of(init: bytes) -> str:
+    """ "hevc" for an init segment with an ``hvcC`` record, else "h264"."""
+    return "hevc" if init.find(b"hvcC") >= 0 else "h264"
+
+
 def mime_of(init: bytes) -> str:
-    """MSE type from the init segment's avcC (profile, compatibility, level)."""
+    """MSE type from the init segment's avcC (profile, compatibility, level) or hvcC."""
+    j = init.find(b"hvcC")
+    if j >= 0:
+        try:
+            return f'video/mp4; codecs="{hevc.codec_string(init[j + 4 :])}"'
+        except ValueError:
+            return 'video/mp4; codecs="hvc1.1.6.L93.B0"'
     i = init.find(b"avcC")
     if i < 0 or len(init) < i + 8:
         return 'video/mp4; codecs="avc1.42e01e"'
@@ -169,6 +181,7 @@ class PlaybackSession:
                             "origin_ms": origin,
                             "speed": self.speed,
                             "mime": mime_of(chunk.init),
+                            "codec": codec_of(chunk.init),
                         }
                     )
                 )

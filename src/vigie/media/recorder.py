@@ -24,7 +24,7 @@ from pathlib import Path
 
 from vigie.base.i18n import t
 from vigie.media.fmp4 import TIMESCALE_90K
-from vigie.media.fragmenter import Fragment, InitInfo
+from vigie.media.fragmenter import FRAGMENTERS, Fragment, InitInfo
 from vigie.media.ingest import StreamSink
 from vigie.media.recfile import segment_name
 
@@ -76,10 +76,13 @@ class StreamRecorder:
     def on_codec(self, key: str, codec: str) -> None:
         self._close()
         self._init = None
-        if codec != "h264":
+        if codec not in FRAGMENTERS:  # H.264 and H.265 are recorded
             self.state = "unsupported"
             self.error_code = "unsupported_codec"
             self.last_error = t("recording.error.unsupported_codec", codec=codec.upper())
+        elif self.state == "unsupported":  # the camera switched to a recorded codec
+            self.state = "waiting"
+            self.error_code = self.last_error = None
 
     def on_init(self, key: str, init: InitInfo) -> None:
         self._close()  # a new configuration starts a new file

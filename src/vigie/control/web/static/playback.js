@@ -35,6 +35,15 @@ function resetMedia(mime) {
 
 function onControl(msg) {
   if (msg.type === "init") {
+    if (!(window.MediaSource && MediaSource.isTypeSupported(msg.mime))) {
+      // H.265 footage is recorded and exported, but most browsers cannot decode it.
+      const codec = msg.codec === "hevc" ? "H.265 (HEVC)" : msg.mime;
+      say(t("playback.codec_unsupported", {codec}), true);
+      document.getElementById("pb-video").dataset.unsupported = msg.codec || "";
+      if (ws) ws.close();
+      return;
+    }
+    delete document.getElementById("pb-video").dataset.unsupported;
     origin = msg.origin_ms; speed = msg.speed || 1;
     resetMedia(msg.mime);
     say("");
