@@ -84,3 +84,27 @@ def test_joining_late_in_a_long_gop_replays_it_without_a_cut() -> None:
     s.publish(frag(48, False, 100.0 + 48 * 0.04))
     assert v.skips == 0 and v.dropped_frames == 0
     assert v.replay_pending == 48
+
+
+def test_h265_fragments_are_never_offered_to_a_browser() -> None:
+    """Recorded H.265 goes through the hub (the recorder's tee) but reaches no viewer."""
+
+    async def never(_: QueueItem) -> None:
+        raise AssertionError("nothing may be sent")
+
+    s = LiveStream("1/main")
+    v = Viewer(jti="j", account_id=1, send=never)
+    s.attach(v)  # connected while the codec was still unknown
+    s.set_codec("hevc")
+    s.set_init(InitInfo(data=b"init", codec_string="hvc1.1.6.L93.B0", width=640, height=360))
+    for i in range(30):
+        s.publish(frag(i, i % 25 == 0, i * 0.04))
+    assert s.init is None and s.gop == [] and s.byte_rate() == 0
+    queued = list(v._queue)
+    assert len(queued) == 1 and not isinstance(queued[0], (Fragment, InitMessage))
+    assert queued[0].payload["code"] == "codec_unsupported"  # type: ignore[union-attr]
+    # the same stream back on H.264 is live again
+    s.set_codec("h264")
+    s.set_init(INIT)
+    s.publish(frag(30, True, 1.2))
+    assert s.init is INIT and len(s.gop) == 1

@@ -6,7 +6,7 @@ import av
 import pytest
 
 from tests.unit.media.test_fragmenter import access_units
-from vigie.media.fragmenter import H264Fragmenter
+from vigie.media.fragmenter import H264Fragmenter, HevcFragmenter
 from vigie.media.recfile import scan, scan_bytes
 from vigie.media.recorder import StreamRecorder
 
@@ -99,11 +99,43 @@ def test_disk_faults_are_reported_not_raised(tmp_path: Path, clock: FakeTime) ->
     assert any((blocker / "1").iterdir())
 
 
-def test_h265_is_reported_unsupported(tmp_path: Path, clock: FakeTime) -> None:
+def test_other_codecs_are_reported_unsupported(tmp_path: Path, clock: FakeTime) -> None:
     rec = StreamRecorder(tmp_path, 1, wall_ms=clock.wall_ms, monotonic=clock.monotonic)
-    rec.on_codec("1/main", "hevc")
+    rec.on_codec("1/main", "mjpeg")
     assert rec.snapshot()["state"] == "unsupported"
-    assert "H.264" in str(rec.snapshot()["last_error"])
+    assert "MJPEG" in str(rec.snapshot()["last_error"])
+    assert "H.265" in str(rec.snapshot()["last_error"])
+    rec.on_codec("1/main", "h264")  # the camera is switched to a recorded codec
+    assert rec.snapshot()["state"] == "waiting" and rec.snapshot()["last_error"] is None
+    feed(rec, clock, 30)
+    assert rec.snapshot()["state"] == "recording"
+
+
+def test_h265_is_recorded_in_segments_that_play(tmp_path: Path, clock: FakeTime) -> None:
+    from tests.unit.media.test_hevc import FRAMES, HEIGHT, WIDTH, hevc_annexb_clip
+
+    packets = hevc_annexb_clip(tmp_path / "clip.mp4")
+    rec = StreamRecorder(tmp_path / "rec", 1, wall_ms=clock.wall_ms, monotonic=clock.monotonic)
+    rec.on_codec("1/main", "hevc")
+    frag = HevcFragmenter()
+    for data, pts, dts, _ in packets:
+        init, f = frag.push(data, pts=pts, dts=dts, read_mono=0.0)
+        if init is not None:
+            rec.on_init("1/main", init)
+        if f is not None:
+            rec.on_fragment("1/main", f)
+        clock.ms += 40
+        clock.mono += 0.04
+    rec.stop()
+    assert rec.snapshot()["state"] == "stopped" and rec.snapshot()["error_code"] is None
+    (path,) = (tmp_path / "rec" / "1").iterdir()
+    info = scan(path)
+    assert info.frames == FRAMES and not info.truncated
+    assert len(info.keyframes) == FRAMES // 10
+    with av.open(str(path)) as c:
+        ctx = c.streams.video[0].codec_context
+        assert (ctx.name, ctx.width, ctx.height) == ("hevc", WIDTH, HEIGHT)
+        assert sum(1 for _ in c.decode(video=0)) == FRAMES
 
 
 def test_disabled_for_quota_stops_writing_and_resumes(tmp_path: Path, clock: FakeTime) -> None:
