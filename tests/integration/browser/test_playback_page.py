@@ -88,3 +88,58 @@ def test_frames_decode_after_a_seek(tmp_path: Path) -> None:
             ).one()
             assert entry.reason == "Vérification d'un signalement"
         engine.dispose()
+
+
+def test_h265_recording_is_explained_or_played(tmp_path: Path) -> None:
+    """H.265 footage: where the browser cannot decode it (MediaSource says so), the
+    page says it clearly and points to the export; where it can, it plays."""
+    name = "Halle H265"
+    with (
+        running_stack(tmp_path, [small_camera(1, name, codec="hevc")]) as stack,
+        closing(stack.client()) as client,
+    ):
+        stack.wait_for(client, lambda c: c[name]["status"]["main"]["state"] == "online", 30, "on")
+        cam_id = stack.cameras(client)[name]["id"]
+        engine = make_engine(f"sqlite:///{tmp_path / 'vigie' / 'vigie.db'}")
+        factory = make_sessionmaker(engine)
+        deadline = time.monotonic() + 40
+        while True:
+            with session_scope(factory) as db:
+                seg = db.scalars(
+                    select(RecordingSegment).where(RecordingSegment.camera_id == cam_id)
+                ).first()
+            if seg is not None and seg.frames >= 50:
+                break
+            assert time.monotonic() < deadline, "recording not indexed"
+            time.sleep(0.5)
+        engine.dispose()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            ctx = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
+            ctx.set_default_timeout(15_000)
+            page, errors = new_page(ctx)
+            LoginPage(page, stack.base_url).open().log_in(*OPERATOR)
+            at = quote(seg.start_utc.replace(tzinfo=UTC).isoformat())
+            page.goto(f"{stack.base_url}/playback?camera={cam_id}&at={at}")
+            page.wait_for_function(
+                "() => document.querySelectorAll('#pb-camera option').length > 0"
+            )
+            page.locator("#pb-reason").fill("Vérification d'un signalement")
+            page.locator("#pb-form button[type=submit]").click()
+            page.wait_for_function(
+                f"() => document.getElementById('pb-video').dataset.unsupported === 'hevc'"
+                f" || ({FRAMES_JS})() >= 25",
+                timeout=15_000,
+            )
+            if page.evaluate(
+                "() => MediaSource.isTypeSupported('video/mp4; codecs=\"hvc1.1.6.L93.B0\"')"
+            ):
+                assert page.evaluate(FRAMES_JS) >= 25
+            else:
+                message = page.locator("#pb-message")
+                text = message.text_content() or ""
+                assert "H.265" in text and "ce navigateur" in text and "export" in text, text
+                assert "error" in (message.get_attribute("class") or "")
+                assert page.evaluate(FRAMES_JS) == 0
+            errors.assert_clean()
+            browser.close()
