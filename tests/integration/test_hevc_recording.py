@@ -1,6 +1,7 @@
 """An H.265 camera through the whole chain: simulator (RTSP, libx265) → media
 process → segment files → index → playback WebSocket. Live stays refused with
-its clear message; the recording plays with an independent decoder."""
+its clear message; the recording plays with an independent decoder; the
+snapshot (decoded on the server) works."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import httpx
 from sqlalchemy import select
 from websockets.sync.client import connect
 
@@ -73,5 +75,11 @@ def test_h265_camera_is_recorded_indexed_and_replayed(tmp_path: Path) -> None:
             assert init["mime"] == f'video/mp4; codecs="{hevc.codec_string(record)}"'
             assert init["mime"].startswith('video/mp4; codecs="hvc1.1.6.L')
             assert ws.recv(timeout=5) == data[: seg.init_bytes]
+        # The snapshot is decoded on the server: it works for H.265 too.
+        ticket = client.post(
+            f"/api/cameras/{cam_id}/tickets", json={"stream": "main", "purpose": "snapshot"}
+        ).json()
+        jpeg = httpx.get(ticket["url"], timeout=10)
+        assert jpeg.status_code == 200 and jpeg.content[:2] == b"\xff\xd8", jpeg.text[:200]
         engine.dispose()
         client.close()

@@ -219,33 +219,36 @@ class LiveStream:
 
     @property
     def live(self) -> bool:
-        """Whether browsers can be sent this stream (its codec is unknown yet, or playable)."""
+        """Whether browsers can be sent this stream (its codec is unknown yet, or playable).
+
+        A stream the browser cannot decode (H.265) still keeps its init segment
+        and newest GOP, for the server-side uses (snapshot, image checks), but
+        nothing of it is ever offered to a viewer.
+        """
         return self.codec is None or self.codec in LIVE_CODECS
 
     def set_codec(self, codec: str) -> None:
         self.codec = codec
+        self.init = None
+        self.gop.clear()
+        self._gop_bytes = 0
         if codec not in LIVE_CODECS:
-            self.init = None
-            self.gop.clear()
             # Viewers that connected before the codec was known are told now.
             for v in self.viewers:
                 v.offer_control(unsupported_codec(codec))
 
     def set_init(self, init: InitInfo) -> None:
-        if not self.live:
-            return  # fragmented for the recorder only (H.265): never offered to a browser
         self.init = init
         self.gop.clear()
         self._gop_bytes = 0
-        for v in self.viewers:
-            v.offer_control(InitMessage(init))
+        if self.live:
+            for v in self.viewers:
+                v.offer_control(InitMessage(init))
 
     def byte_rate(self) -> float:
         return self._rate_bytes
 
     def publish(self, frag: Fragment) -> None:
-        if not self.live:
-            return  # recorded (H.265) but never offered to a browser, nor cached
         if self._last_mono is not None:
             dt = max(frag.read_mono - self._last_mono, 1e-3)
             inst = len(frag.data) / dt
@@ -259,8 +262,9 @@ class LiveStream:
         elif self.gop and self._gop_bytes < MAX_GOP_CACHE_BYTES:
             self.gop.append(frag)
             self._gop_bytes += len(frag.data)
-        for v in self.viewers:
-            v.offer(frag)
+        if self.live:
+            for v in self.viewers:
+                v.offer(frag)
 
     def attach(self, viewer: Viewer) -> None:
         """Start a viewer at once from the cached GOP (newest keyframe).
@@ -270,7 +274,10 @@ class LiveStream:
         """
         viewer.on_latency = self.latencies_s.append
         viewer.byte_rate = self.byte_rate
-        if self.init is not None:
+        if not self.live:
+            assert self.codec is not None
+            viewer.offer_control(unsupported_codec(self.codec))
+        elif self.init is not None:
             viewer.offer_control(InitMessage(self.init))
             viewer.offer_replay(self.gop, time.monotonic())
         self.viewers.add(viewer)

@@ -99,12 +99,20 @@ def test_h265_fragments_are_never_offered_to_a_browser() -> None:
     s.set_init(InitInfo(data=b"init", codec_string="hvc1.1.6.L93.B0", width=640, height=360))
     for i in range(30):
         s.publish(frag(i, i % 25 == 0, i * 0.04))
-    assert s.init is None and s.gop == [] and s.byte_rate() == 0
-    queued = list(v._queue)
-    assert len(queued) == 1 and not isinstance(queued[0], (Fragment, InitMessage))
-    assert queued[0].payload["code"] == "codec_unsupported"  # type: ignore[union-attr]
-    # the same stream back on H.264 is live again
+    # kept for the server-side uses (snapshot, image checks) …
+    assert s.init is not None and s.init.codec_string.startswith("hvc1")
+    assert len(s.gop) == 5 and s.gop[0].is_key
+    # … but the viewer was only told why, and one joining now is told the same
+    late = Viewer(jti="k", account_id=1, send=never)
+    s.attach(late)
+    for viewer in (v, late):
+        queued = list(viewer._queue)
+        assert len(queued) == 1 and not isinstance(queued[0], (Fragment, InitMessage))
+        assert queued[0].payload["code"] == "codec_unsupported"  # type: ignore[union-attr]
+    # the same stream back on H.264 is live again, without the H.265 init
     s.set_codec("h264")
+    assert s.init is None and s.gop == []
     s.set_init(INIT)
     s.publish(frag(30, True, 1.2))
     assert s.init is INIT and len(s.gop) == 1
+    assert isinstance(v._queue[-1], Fragment)
