@@ -123,11 +123,26 @@ static const uint8_t *find_start(const uint8_t *p, const uint8_t *end)
     return NULL;
 }
 
-/* Split into at most max NAL units; returns the count, or -1 if there are more. */
+/* Whole buffer = 4-byte lengths + NAL units (forbidden bit clear), exactly. */
+static int exact_length_prefixed(const uint8_t *d, size_t n)
+{
+    size_t i = 0;
+    while (i + 4 <= n) {
+        size_t size = ((size_t)d[i] << 24) | ((size_t)d[i + 1] << 16) | ((size_t)d[i + 2] << 8) | d[i + 3];
+        i += 4;
+        if (size == 0 || size > n - i || (d[i] & 0x80)) return 0;
+        i += size;
+    }
+    return i == n && n > 0;
+}
+
+/* Split into at most max NAL units; returns the count, or -1 if there are more.
+ * A first NAL unit of 256-511 bytes gives a length field starting 00 00 01:
+ * a buffer that parses exactly as lengths is taken as lengths, not Annex B. */
 static int split_nals(const uint8_t *d, size_t n, Nal *out, int max)
 {
     int count = 0;
-    if (is_annexb(d, n)) {
+    if (is_annexb(d, n) && !exact_length_prefixed(d, n)) {
         const uint8_t *end = d + n;
         const uint8_t *s = find_start(d, end);
         const uint8_t *start = s + 3;

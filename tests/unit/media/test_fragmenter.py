@@ -154,3 +154,20 @@ def test_a_good_sps_after_a_malformed_one_is_adopted() -> None:
     init, f = frag.push(aus[0][0], pts=0, dts=0, read_mono=0)
     assert init is not None and init.width == 320
     assert f is not None and f.is_key
+
+
+def test_length_framing_whose_first_length_looks_like_a_start_code() -> None:
+    """A first NAL unit of 256-511 bytes: its length field reads 00 00 01 xx."""
+    aus = access_units()[:3]
+    a, _ = build(aus)
+    framed = []
+    for d, p, t in aus:
+        nals = h264.split_annexb(d)
+        sei = b"\x06\x05" + bytes(range(1, 255)) + b"\x80"  # 257 bytes, first
+        framed.append((h264.to_avcc([sei, *nals]), p, t))
+        assert framed[-1][0][:3] == b"\x00\x00\x01"
+    b, n = build(framed)
+    assert n == 3
+    with av.open(io.BytesIO(b)) as c:
+        assert len(list(c.decode(video=0))) == 3
+    assert len(b) == len(a) + 3 * (4 + 257)
