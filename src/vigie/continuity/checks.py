@@ -27,6 +27,7 @@ from vigie.base.i18n import t
 from vigie.base.settings import Settings
 from vigie.continuity import alarms
 from vigie.continuity.models import CheckSettings
+from vigie.continuity.references import reference_path, references_dir
 from vigie.domain.alarms import Condition, Delays, Hysteresis
 from vigie.domain.imagecheck import CHECK_KINDS, CameraChecker, Thresholds
 from vigie.domain.tickets import internal_api_token
@@ -65,7 +66,7 @@ class ChecksRunner:
 
     @property
     def refs_dir(self) -> Path:
-        return self.settings.data_dir / "checks"
+        return references_dir(self.settings.data_dir)
 
     def _node_url(self, camera_id: int) -> str:
         index = camera_id % self.settings.media_processes
@@ -83,7 +84,7 @@ class ChecksRunner:
             state = self.cameras.get(cam.id)
             if state is None:
                 state = _Camera(cam.id, cam.name, CameraChecker(thresholds))
-                ref = self.refs_dir / f"{cam.id}.npy"
+                ref = reference_path(self.settings.data_dir, cam.id)
                 if ref.exists():
                     state.checker.set_reference(np.load(ref))
                     state.reference_at = datetime.fromtimestamp(ref.stat().st_mtime, UTC)
@@ -121,7 +122,7 @@ class ChecksRunner:
             cam.checker.set_reference(picture)
             cam.reference_at = datetime.now(UTC)
             self.refs_dir.mkdir(parents=True, exist_ok=True)
-            np.save(self.refs_dir / f"{cam.camera_id}.npy", picture)
+            np.save(reference_path(self.settings.data_dir, cam.camera_id), picture)
         verdict = cam.checker.observe(picture, now_s)
         cam.findings = verdict.findings
         return self._current(cam)

@@ -1,5 +1,6 @@
-"""French pages of the continuity domain: the alarm queue and the 24/7
-coverage plan (weekly SVG chart per commune, metropolitan view)."""
+"""French pages of the continuity domain: the alarm queue, the 24/7
+coverage plan (weekly SVG chart per commune, metropolitan view) and the
+settings (notification contacts, per-camera image checks)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ from vigie.control.api.continuity import (
 )
 from vigie.control.deps import DbSession
 from vigie.control.pages import render
+from vigie.domain import roles
+from vigie.domain.alarms import SEVERITIES
+from vigie.domain.imagecheck import Thresholds
 from vigie.domain.schedule import PARIS, WEEKDAY_NAMES_FR
+from vigie.storage.models import Camera, Commune
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,4 +98,28 @@ def coverage_page(
         days=WEEKDAY_NAMES_FR,
         colours=COLOURS,
         who=lambda w: t(f"continuity.coverage.{w}"),
+    )
+
+
+@router.get("/continuite/reglages")
+def settings_page(request: Request, db: DbSession, principal: Supervisor) -> HTMLResponse:
+    """Contacts (the administrator's; others are refused like on the admin
+    pages) and per-camera image checks: the cameras of the account's scope,
+    edited by the administrator, new reference picture for any supervisor."""
+    scope = _communes_in_scope(db, principal)
+    query = select(Camera).order_by(Camera.commune_insee, Camera.name)
+    if scope is not None:
+        query = query.where(Camera.commune_insee.in_(scope))
+    cameras = list(db.scalars(query))
+    names = {c.insee_code: c.name for c in db.scalars(select(Commune))}
+    admin = principal.role == roles.METRO_ADMIN
+    return render(
+        request,
+        "continuity/settings.html",
+        admin=admin,
+        cameras=cameras,
+        communes=sorted(names.items(), key=lambda kv: kv[1]) if admin else [],
+        commune_name=lambda code: names.get(code, code),
+        severities=SEVERITIES,
+        thresholds=list(Thresholds.__dataclass_fields__),
     )

@@ -3,7 +3,10 @@ Prometheus metrics. Technical data only: no route here returns images."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,6 +22,7 @@ from vigie.continuity import alarms as service
 from vigie.continuity.coverage import plan_for, set_staffed_windows
 from vigie.continuity.health import availability, camera_conditions, commune_availability
 from vigie.continuity.models import Alarm, CheckSettings, Contact
+from vigie.continuity.references import reference_taken_at
 from vigie.control.auditing import record
 from vigie.control.deps import DbSession, Principal, get_settings, require_roles
 from vigie.control.media_directory import MediaDirectory
@@ -300,8 +304,13 @@ class ContactIn(BaseModel):
     label: str = Field("", max_length=200)
     email: str | None = Field(None, max_length=300)
     webhook_url: str | None = Field(None, max_length=1000)
-    webhook_secret: str | None = Field(None, min_length=16, max_length=200)
+    webhook_secret: str | None = Field(None, max_length=200)  # 16 or more: checked below
     min_severity: str = "warning"
+
+
+# One address, no spaces, a dot in the domain: what a mail server will accept
+# as a recipient; deliverability is the notifier's affair.
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 class CheckSettingsIn(BaseModel):
@@ -333,12 +342,12 @@ def add_contact(body: ContactIn, db: DbSession, principal: Admin) -> dict[str, A
         raise NotFound(t("commune.unknown", code=body.commune_insee))
     if not body.email and not body.webhook_url:
         raise InvalidArgument(t("continuity.err.contact_empty"), field="email")
-    if body.email and "@" not in body.email:
+    if body.email and not EMAIL.fullmatch(body.email):
         raise InvalidArgument(t("continuity.err.email", value=repr(body.email)), field="email")
     if body.webhook_url:
         if not body.webhook_url.startswith(("https://", "http://")):
             raise InvalidArgument(t("continuity.err.webhook_url"), field="webhook_url")
-        if not body.webhook_secret:
+        if not body.webhook_secret or len(body.webhook_secret) < 16:
             raise InvalidArgument(
                 t("continuity.err.webhook_secret"),
                 field="webhook_secret",
@@ -372,36 +381,77 @@ def delete_contact(contact_id: int, db: DbSession, principal: Admin) -> Response
     return Response(status_code=204)
 
 
+def _camera_in_scope(db: DbSession, principal: Principal, camera_id: int) -> Camera:
+    camera = db.get(Camera, camera_id)
+    scope = _communes_in_scope(db, principal)
+    if camera is None or (scope is not None and camera.commune_insee not in scope):
+        raise NotFound(t("camera.not_found"))
+    return camera
+
+
+def check_settings_of(db: DbSession, data_dir: Path, camera: Camera) -> dict[str, Any]:
+    """A camera's image-check settings as the page shows them: its own
+    thresholds (only those set), the defaults, and what the checks use."""
+    cs = db.get(CheckSettings, camera.id)
+    own = {k: float(v) for k, v in (cs.thresholds if cs else {}).items()}
+    defaults = asdict(Thresholds())
+    taken = reference_taken_at(data_dir, camera.id)
+    requested = cs.reference_requested_at if cs else None
+    return {
+        "camera_id": camera.id,
+        "name": camera.name,
+        "commune_insee": camera.commune_insee,
+        "configured": cs is not None,
+        "enabled": cs.enabled if cs else True,
+        "close_up": cs.close_up if cs else False,
+        "fast_moving": cs.fast_moving if cs else False,
+        "thresholds": own,
+        "defaults": defaults,
+        "effective": defaults | own,
+        "reference_requested_at": requested.isoformat() if requested else None,
+        "reference_taken_at": taken.isoformat() if taken else None,
+        # Asked for and not yet taken: the checks process takes the next keyframe.
+        "reference_pending": requested is not None and (taken is None or requested > taken),
+    }
+
+
+@router.get("/api/continuity/cameras/{camera_id}/checks")
+def get_check_settings(
+    camera_id: int, request: Request, db: DbSession, principal: Supervisor
+) -> dict[str, Any]:
+    camera = _camera_in_scope(db, principal, camera_id)
+    return check_settings_of(db, get_settings(request).data_dir, camera)
+
+
 @router.put("/api/continuity/cameras/{camera_id}/checks")
 def put_check_settings(
-    camera_id: int, body: CheckSettingsIn, db: DbSession, principal: Admin
+    camera_id: int, body: CheckSettingsIn, request: Request, db: DbSession, principal: Admin
 ) -> dict[str, Any]:
-    if db.get(Camera, camera_id) is None:
+    camera = db.get(Camera, camera_id)
+    if camera is None:
         raise NotFound(t("camera.not_found"))
     Thresholds.from_json(dict(body.thresholds))  # refuses unknown keys and nonsense
     cs = db.get(CheckSettings, camera_id) or CheckSettings(camera_id=camera_id)
     cs.enabled, cs.close_up, cs.fast_moving = body.enabled, body.close_up, body.fast_moving
     cs.thresholds = dict(body.thresholds)
     db.add(cs)
+    db.flush()
     record(
         db,
         principal,
         "continuity.checks.set",
-        None,
+        camera.commune_insee,
         f"camera:{camera_id}",
         details=body.model_dump(),
     )
-    return body.model_dump()
+    return check_settings_of(db, get_settings(request).data_dir, camera)
 
 
 @router.post("/api/continuity/cameras/{camera_id}/reference", status_code=202)
 def refresh_reference(camera_id: int, db: DbSession, principal: Supervisor) -> dict[str, Any]:
     """The camera's current view becomes its reference (after a deliberate
     re-aim); the checks process takes it on its next keyframe."""
-    camera = db.get(Camera, camera_id)
-    scope = _communes_in_scope(db, principal)
-    if camera is None or (scope is not None and camera.commune_insee not in scope):
-        raise NotFound(t("camera.not_found"))
+    camera = _camera_in_scope(db, principal, camera_id)
     now = datetime.now(UTC)
     cs = db.get(CheckSettings, camera_id) or CheckSettings(camera_id=camera_id)
     cs.reference_requested_at = now

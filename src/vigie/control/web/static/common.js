@@ -20,6 +20,10 @@ async function api(path, options = {}) {
     throw new Error("401");
   }
   const body = r.status === 204 ? null : await r.json().catch(() => null);
-  if (!r.ok) throw new Error((body && body.error && body.error.message) || r.statusText);
+  if (!r.ok) {
+    const err = new Error((body && body.error && body.error.message) || r.statusText);
+    err.field = (body && body.error && body.error.field) || null;  // the input to point at
+    throw err;
+  }
   return body;
 }
