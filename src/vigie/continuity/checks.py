@@ -117,6 +117,17 @@ class ChecksRunner:
         cam.last_dts = dts
         split = int(res.headers.get("X-Init-Bytes", "0"))
         picture = cam.decoder.decode(res.content[:split], res.content[split:])
+        ref = cam.checker.reference
+        if ref is not None and ref.shape != picture.shape:
+            # The stream's resolution changed (or the reference predates the
+            # block-averaged check picture): the old one cannot be compared.
+            log.info(
+                "camera %d: check picture %s, reference %s: new reference",
+                cam.camera_id,
+                picture.shape,
+                ref.shape,
+            )
+            cam.checker.reference = None
         if cam.checker.reference is None:
             cam.checker.set_reference(picture)
             cam.reference_at = datetime.now(UTC)

@@ -74,11 +74,52 @@ class Thresholds:
         return cls(**{k: float(v) for k, v in data.items()})  # type: ignore[arg-type]
 
 
-def box(picture: Grey, k: int) -> Grey:
-    """Average ``k×k`` blocks (crops the edges that do not fill a block)."""
-    h, w = (picture.shape[0] // k) * k, (picture.shape[1] // k) * k
-    out: Grey = picture[:h, :w].reshape(h // k, k, w // k, k).mean(axis=(1, 3), dtype=np.float32)
+# Each numpy call costs a few microseconds whatever its size at these
+# resolutions, so the measures below are written with as few calls as
+# possible: np.var/np.std/np.mean are Python wrappers of several calls
+# each; a dot product is one.
+
+
+def half(picture: Grey) -> Grey:
+    """Average 2×2 blocks (crops an odd last row or column).
+
+    Rows first (contiguous), then columns: three calls, where a multi-axis
+    ``mean`` over a reshaped array costs ten times more.
+    """
+    h, w = picture.shape[0] & ~1, picture.shape[1] & ~1
+    rows = picture[0:h:2, :w] + picture[1:h:2, :w]
+    out: Grey = rows[:, 0::2] + rows[:, 1::2]
+    out *= np.float32(0.25)
     return out
+
+
+def box(picture: Grey, k: int) -> Grey:
+    """Average ``k×k`` blocks, ``k`` a power of two (crops what does not fill a block)."""
+    if k < 1 or k & (k - 1):
+        raise ValueError(f"block size {k} is not a power of two")
+    while k > 1:
+        picture, k = half(picture), k // 2
+    return picture
+
+
+def _centred(p: Grey) -> tuple[npt.NDArray[np.float32], float]:
+    """(the values minus their mean, flattened; their sum of squares)."""
+    flat = p.ravel()
+    d: npt.NDArray[np.float32] = flat - np.float32(np.add.reduce(flat) / flat.size)
+    return d, float(np.dot(d, d))
+
+
+def _variance(p: Grey) -> float:
+    return _centred(p)[1] / p.size
+
+
+def _sharpness_of_half(p: Grey) -> float:
+    lap = p[:-2, 1:-1] + p[2:, 1:-1]
+    lap += p[1:-1, :-2]
+    lap += p[1:-1, 2:]
+    lap -= np.float32(4.0) * p[1:-1, 1:-1]
+    var = _variance(p)
+    return _variance(lap) / var if var > 1e-3 else 0.0
 
 
 def sharpness(picture: Grey) -> float:
@@ -87,26 +128,28 @@ def sharpness(picture: Grey) -> float:
     Dividing by the variance makes the figure blind to contrast, so a dim
     night picture of a sharp scene scores like the day picture.
     """
-    p = box(picture, 2)
-    lap = -4.0 * p[1:-1, 1:-1] + p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
-    var = float(p.var())
-    return float(lap.var()) / var if var > 1e-3 else 0.0
+    return _sharpness_of_half(half(picture))
+
+
+def _edges_of_quarter(p: Grey) -> Grey:
+    gy = p[2:, 1:-1] - p[:-2, 1:-1]
+    np.abs(gy, out=gy)
+    gx = p[1:-1, 2:] - p[1:-1, :-2]
+    np.abs(gx, out=gx)
+    gx += gy
+    return gx
 
 
 def _edges(picture: Grey) -> Grey:
-    p = box(picture, 4)
-    gy = np.abs(p[2:, 1:-1] - p[:-2, 1:-1])
-    gx = np.abs(p[1:-1, 2:] - p[1:-1, :-2])
-    out: Grey = (gx + gy).astype(np.float32)
-    return out
+    return _edges_of_quarter(box(picture, 4))
 
 
 def correlation(a: Grey, b: Grey) -> float:
     """Zero-mean normalised correlation in [-1, 1]; 0 when either is flat."""
-    a = a - a.mean()
-    b = b - b.mean()
-    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum()) / den if den > 1e-6 else 0.0
+    da, saa = _centred(a)
+    db, sbb = _centred(b)
+    den = float(np.sqrt(saa * sbb))
+    return float(np.dot(da, db)) / den if den > 1e-6 else 0.0
 
 
 @dataclass(frozen=True)
@@ -115,10 +158,27 @@ class Reference:
 
     sharpness: float
     edges: Grey
+    shape: tuple[int, int]
+    # The edges minus their mean, flattened, and their sum of squares:
+    # computed once instead of at every keyframe.
+    _edges_centred: npt.NDArray[np.float32] = field(repr=False, compare=False)
+    _edges_ss: float = field(repr=False, compare=False)
 
     @classmethod
     def of(cls, picture: Grey) -> Reference:
-        return cls(sharpness=sharpness(picture), edges=_edges(picture))
+        picture = np.asarray(picture, dtype=np.float32)
+        h, w = picture.shape
+        edges = _edges(picture)
+        centred, ss = _centred(edges)
+        return cls(sharpness(picture), edges, (h, w), centred, ss)
+
+    def correlation(self, edges: Grey) -> float:
+        """``correlation(edges, self.edges)`` with the reference half precomputed."""
+        if edges.shape != self.edges.shape:
+            return 0.0
+        d, ss = _centred(edges)
+        den = float(np.sqrt(ss * self._edges_ss))
+        return float(np.dot(d, self._edges_centred)) / den if den > 1e-6 else 0.0
 
 
 @dataclass(frozen=True)
@@ -149,20 +209,31 @@ class CameraChecker:
         self.reference = Reference.of(picture)
 
     def observe(self, picture: Grey, at_s: float) -> Verdict:
-        """Check one keyframe taken at monotonic time ``at_s``."""
+        """Check one keyframe taken at monotonic time ``at_s``.
+
+        A reference taken at another picture size (the stream's resolution
+        changed) cannot be compared: blurred and moved are then not judged
+        until a new reference is set (the checks process does so at once).
+        """
         th = self.thresholds
-        mean = float(picture.mean())
-        spread = float(box(picture, 4).std())
+        picture = np.asarray(picture, dtype=np.float32)
+        p2 = half(picture)  # 2×2-averaged: mean, sharpness, frozen
+        p4 = half(p2)  # 4×4-averaged: spread and edges, sensor noise averaged out
+        mean = float(np.add.reduce(p2, axis=None)) / p2.size
+        spread = float(np.sqrt(_variance(p4)))
         covered = mean < th.dark_mean and spread < th.covered_std
         ratio = corr = None
-        if self.reference is not None and not covered:
-            if self.reference.sharpness > 1e-3:
-                ratio = sharpness(picture) / self.reference.sharpness
-            corr = correlation(_edges(picture), self.reference.edges)
+        ref = self.reference
+        if ref is not None and not covered and ref.shape == picture.shape:
+            if ref.sharpness > 1e-3:
+                ratio = _sharpness_of_half(p2) / ref.sharpness
+            corr = ref.correlation(_edges_of_quarter(p4))
         diff = None
-        if self._previous is not None and self._previous.shape == picture.shape:
-            diff = float(np.abs(picture - self._previous).mean())
-        self._previous = picture
+        if self._previous is not None and self._previous.shape == p2.shape:
+            delta = p2 - self._previous
+            np.abs(delta, out=delta)
+            diff = float(np.add.reduce(delta, axis=None)) / delta.size
+        self._previous = p2
         if diff is not None and diff < th.frozen_diff:
             if self._still_since_s is None:
                 self._still_since_s = at_s
