@@ -1,6 +1,6 @@
 """The image-checks process (``vigie checks``): at most one keyframe per
 second per camera, fetched undecoded from the media processes, decoded here
-at 160×120 grey (``vigie.media.keyframes``), checked with
+to an 80×60 grey picture (``vigie.media.keyframes``), checked with
 ``vigie.domain.imagecheck``, and turned into alarms by its own hysteresis
 engine over the image kinds only (covered, blurred, moved, frozen).
 
@@ -89,7 +89,7 @@ class ChecksRunner:
                     state.reference_at = datetime.fromtimestamp(ref.stat().st_mtime, UTC)
                 self.cameras[cam.id] = state
             state.checker.thresholds = thresholds
-            # The sub stream is enough for a 160×120 check and costs a fraction
+            # The sub stream is enough for an 80×60 check and costs a fraction
             # of the main stream's decode (bench/checks.py).
             state.stream = "sub" if cam.sub_url else "main"
             state.name = cam.name

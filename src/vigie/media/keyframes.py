@@ -3,8 +3,8 @@
 Runs in the checks process only (never in ingest threads nor on a loop):
 the decoder skips every non-key frame. The check picture is the decoder's
 luma plane read in place (no copy, no colour conversion) and averaged over
-``k×k`` blocks, ``k`` the integer factor that brings the height to about
-120 lines: 640×360 gives 213×120, 1920×1080 gives 213×120, CIF 176×144.
+``k×k`` blocks, ``k`` the integer factor that brings the picture to about
+80×60: 640×360 gives 106×60, 1920×1080 gives 106×60, CIF 88×72.
 Block averaging is what the checks want (it averages sensor noise out)
 and costs a fraction of a swscale resize.
 """
@@ -22,7 +22,7 @@ import numpy.typing as npt
 from vigie.domain.imagecheck import Grey
 from vigie.media.fmp4 import iter_boxes
 
-CHECK_WIDTH, CHECK_HEIGHT = 160, 120
+CHECK_WIDTH, CHECK_HEIGHT = 80, 60
 _FULL_RANGE = 2  # AVCOL_RANGE_JPEG
 # Pixel formats whose first plane is the 8-bit luma, one byte a pixel.
 _LUMA8 = frozenset(
@@ -31,7 +31,7 @@ _LUMA8 = frozenset(
 
 
 def block_factor(width: int, height: int) -> int:
-    """The largest ``k`` keeping at least 160×120 after ``k×k`` averaging."""
+    """The largest ``k`` keeping at least 80×60 after ``k×k`` averaging."""
     return max(1, min(width // CHECK_WIDTH, height // CHECK_HEIGHT))
 
 
@@ -45,9 +45,12 @@ def luma_blocks(luma: npt.NDArray[np.uint8], k: int, *, limited_range: bool = Fa
     the thresholds mean the same for every camera; values are not clipped.
     """
     h, w = (luma.shape[0] // k) * k, (luma.shape[1] // k) * k
-    rows = luma[0:h:k, :w].astype(np.uint16)
-    for j in range(1, k):
-        rows += luma[j:h:k, :w]
+    if k >= 8:  # one reduction beats many calls (1080p: 0.37 ms instead of 0.8)
+        rows = np.add.reduce(luma[:h, :w].reshape(h // k, k, w), axis=1, dtype=np.uint16)
+    else:
+        rows = luma[0:h:k, :w].astype(np.uint16)
+        for j in range(1, k):
+            rows += luma[j:h:k, :w]
     out: Grey = rows[:, 0:w:k].astype(np.float32)
     for j in range(1, k):
         out += rows[:, j:w:k]
@@ -77,7 +80,7 @@ def decode_keyframe(data: bytes) -> Grey:
     with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
-        # The picture is scaled to 160×120: deblocking is invisible there and
+        # The picture is reduced to 80×60: deblocking is invisible there and
         # costs about a fifth of the decode.
         stream.codec_context.options = {"skip_loop_filter": "all"}
         for frame in container.decode(stream):
