@@ -1,6 +1,6 @@
 """The image-checks process (``vigie checks``): at most one keyframe per
 second per camera, fetched undecoded from the media processes, decoded here
-at 160×120 grey (``vigie.media.keyframes``), checked with
+to an 80×60 grey picture (``vigie.media.keyframes``), checked with
 ``vigie.domain.imagecheck``, and turned into alarms by its own hysteresis
 engine over the image kinds only (covered, blurred, moved, frozen).
 
@@ -90,7 +90,7 @@ class ChecksRunner:
                     state.reference_at = datetime.fromtimestamp(ref.stat().st_mtime, UTC)
                 self.cameras[cam.id] = state
             state.checker.thresholds = thresholds
-            # The sub stream is enough for a 160×120 check and costs a fraction
+            # The sub stream is enough for an 80×60 check and costs a fraction
             # of the main stream's decode (bench/checks.py).
             state.stream = "sub" if cam.sub_url else "main"
             state.name = cam.name
@@ -118,6 +118,17 @@ class ChecksRunner:
         cam.last_dts = dts
         split = int(res.headers.get("X-Init-Bytes", "0"))
         picture = cam.decoder.decode(res.content[:split], res.content[split:])
+        ref = cam.checker.reference
+        if ref is not None and ref.shape != picture.shape:
+            # The stream's resolution changed (or the reference predates the
+            # block-averaged check picture): the old one cannot be compared.
+            log.info(
+                "camera %d: check picture %s, reference %s: new reference",
+                cam.camera_id,
+                picture.shape,
+                ref.shape,
+            )
+            cam.checker.reference = None
         if cam.checker.reference is None:
             cam.checker.set_reference(picture)
             cam.reference_at = datetime.now(UTC)

@@ -1,8 +1,12 @@
 """Decode keyframes to small grey pictures for the image checks.
 
 Runs in the checks process only (never in ingest threads nor on a loop):
-the decoder skips every non-key frame and the picture is scaled down by
-FFmpeg's swscale before numpy sees it.
+the decoder skips every non-key frame. The check picture is the decoder's
+luma plane read in place (no copy, no colour conversion) and averaged over
+``k×k`` blocks, ``k`` the integer factor that brings the picture to about
+80×60: 640×360 gives 106×60, 1920×1080 gives 106×60, CIF 88×72.
+Block averaging is what the checks want (it averages sensor noise out)
+and costs a fraction of a swscale resize.
 """
 
 from __future__ import annotations
@@ -13,17 +17,62 @@ from pathlib import Path
 
 import av
 import numpy as np
+import numpy.typing as npt
 
 from vigie.domain.imagecheck import Grey
 from vigie.media.fmp4 import iter_boxes
 
-CHECK_WIDTH, CHECK_HEIGHT = 160, 120
+CHECK_WIDTH, CHECK_HEIGHT = 80, 60
+_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
+# Pixel formats whose first plane is the 8-bit luma, one byte a pixel.
+_LUMA8 = frozenset(
+    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"}
+)
+
+
+def block_factor(width: int, height: int) -> int:
+    """The largest ``k`` keeping at least 80×60 after ``k×k`` averaging."""
+    return max(1, min(width // CHECK_WIDTH, height // CHECK_HEIGHT))
+
+
+def luma_blocks(luma: npt.NDArray[np.uint8], k: int, *, limited_range: bool = False) -> Grey:
+    """Average ``k×k`` blocks of an 8-bit plane (any row stride) to float32.
+
+    Rows first, in uint16 (``k`` ≤ 257 cannot overflow), each source byte
+    read once; then columns on the ``k`` times smaller array in float32,
+    exact for sums below 2**24. A limited-range luma (16–235, the usual
+    camera stream) is stretched to 0–255 like a grey conversion would, so
+    the thresholds mean the same for every camera; values are not clipped.
+    """
+    h, w = (luma.shape[0] // k) * k, (luma.shape[1] // k) * k
+    if k >= 8:  # one reduction beats many calls (1080p: 0.37 ms instead of 0.8)
+        rows = np.add.reduce(luma[:h, :w].reshape(h // k, k, w), axis=1, dtype=np.uint16)
+    else:
+        rows = luma[0:h:k, :w].astype(np.uint16)
+        for j in range(1, k):
+            rows += luma[j:h:k, :w]
+    out: Grey = rows[:, 0:w:k].astype(np.float32)
+    for j in range(1, k):
+        out += rows[:, j:w:k]
+    if limited_range:
+        out *= np.float32(255.0 / 219.0 / (k * k))
+        out -= np.float32(16.0 * 255.0 / 219.0)
+    elif k > 1:
+        out *= np.float32(1.0 / (k * k))
+    return out
 
 
 def _to_grey(frame: av.VideoFrame) -> Grey:
-    small = frame.reformat(width=CHECK_WIDTH, height=CHECK_HEIGHT, format="gray")
-    plane = small.to_ndarray()
-    return np.ascontiguousarray(plane, dtype=np.float32)
+    fmt = frame.format.name
+    if fmt not in _LUMA8:  # 10-bit and other rare formats
+        small = frame.reformat(width=CHECK_WIDTH, height=CHECK_HEIGHT, format="gray")
+        return np.ascontiguousarray(small.to_ndarray(), dtype=np.float32)
+    plane = frame.planes[0]
+    luma = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
+    limited = fmt != "gray" and not fmt.startswith("yuvj") and frame.color_range != _FULL_RANGE
+    return luma_blocks(
+        luma[:, : plane.width], block_factor(plane.width, plane.height), limited_range=limited
+    )
 
 
 def decode_keyframe(data: bytes) -> Grey:
@@ -31,7 +80,7 @@ def decode_keyframe(data: bytes) -> Grey:
     with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
-        # The picture is scaled to 160×120: deblocking is invisible there and
+        # The picture is reduced to 80×60: deblocking is invisible there and
         # costs about a fifth of the decode.
         stream.codec_context.options = {"skip_loop_filter": "all"}
         for frame in container.decode(stream):

@@ -132,4 +132,14 @@ def test_image_checks_process_against_live_media(stack: dict[str, Any]) -> None:
         assert runner.round(http, t0 + 4) == []
         rows = client.get("/api/continuity/alarms").json()
         assert not any(r["camera_id"] == beffroi and r["kind"] == "moved" for r in rows)
+        # A reference of another size (the stream's resolution changed, or it
+        # was saved by a version with another check picture) is replaced by
+        # the next keyframe, not compared.
+        y, x = np.mgrid[0 : shape[0] + 8, 0 : shape[1] + 8]
+        state.checker.set_reference(((np.sin(x / 5.0) + 1.0) * 100).astype(np.float32))
+        state.last_dts = None
+        assert runner.round(http, t0 + 6) == []
+        assert state.checker.reference is not None
+        assert state.checker.reference.shape == shape
+        assert np.load(settings.data_dir / "checks" / f"{beffroi}.npy").shape == shape
     engine.dispose()
