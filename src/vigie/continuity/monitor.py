@@ -42,7 +42,7 @@ IMAGE_KINDS = frozenset(CHECK_KINDS)
 # Offline: raised after 2 s without picture, cleared after 4 s of pictures —
 # with stats every 2 s a dead camera alarms within ~6 s; a camera that
 # drops every few seconds never stays up 4 s and remains one open alarm.
-STREAM_DELAYS = {"offline": Delays(2.0, 4.0)}
+STREAM_DELAYS = {"offline": Delays(2.0, 3.0)}  # clear > a flapping camera's up-time
 DEFAULT_DELAYS = Delays(10.0, 10.0)
 SAMPLE_EVERY_S = 30.0
 PURGE_EVERY_S = 3600.0

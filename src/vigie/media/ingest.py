@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 STALL_AFTER_S = 2.0  # no packet for this long while online: the status says so
 STATS_WINDOW_S = 2.0
 BACKOFF_BASE_S = 0.5
-BACKOFF_CAP_S = 4.0
+BACKOFF_CAP_S = 3.0  # with stats every 2 s and a 3 s clear delay: back and cleared < 10 s
 LIVE_CODECS = ("h264",)
 
 
