@@ -114,8 +114,9 @@ def media_segment(sequence: int, base_dts_90k: int, samples: Sequence[Sample]) -
     return moof + struct.pack(">I4s", 8 + len(payload), b"mdat") + payload
 
 
-# moof(mfhd, traf(tfhd, tfdt v1, trun v1 with one sample)) + mdat header, in one pack.
-_ONE_SAMPLE = struct.Struct(
+# moof(mfhd, traf(tfhd, tfdt v1, trun v1 with one sample)) + mdat header, in one
+# pack; the export writer reads recorded fragments back with the same layout.
+ONE_SAMPLE_HEADER = struct.Struct(
     ">I4s" + "I4sII" + "I4s" + "I4sII" + "I4sIQ" + "I4sIIi" + "IIIi" + "I4s"
 )
 _ONE_SAMPLE_MOOF_SIZE = 104
@@ -135,7 +136,7 @@ def one_sample_segment(
     The live path's hot loop: one ``struct.pack`` and one join instead of a box tree.
     """  # fmt: skip
     size = sum(len(p) for p in payload)
-    header = _ONE_SAMPLE.pack(
+    header = ONE_SAMPLE_HEADER.pack(
         _ONE_SAMPLE_MOOF_SIZE, b"moof",
         16, b"mfhd", 0, sequence,
         80, b"traf",
