@@ -25,7 +25,7 @@ from vigie.base.i18n import t
 from vigie.recording import manifest as mf
 from vigie.recording import mp4writer as mp4
 from vigie.recording.index import check_range, segments_in, timeline, utc_to_ms
-from vigie.recording.models import Requisition, Transmission
+from vigie.recording.models import RecordingSegment, Requisition, Transmission
 from vigie.storage import audit
 from vigie.storage.models import Camera
 
@@ -51,12 +51,12 @@ class ExportResult:
 
 
 def _select(
-    db: Session, root: Path, camera_id: int, start: datetime, end: datetime
+    root: Path, rows: list[RecordingSegment], start: datetime, end: datetime
 ) -> mp4.Selection:
     """The recorded samples of [start, end), from the keyframe at or before start."""
     segments: list[mp4.Segment] = []
     try:
-        for seg in segments_in(db, camera_id, start, end):
+        for seg in rows:
             try:
                 segments.append(mp4.read_segment(root / seg.path, utc_to_ms(seg.start_utc)))
             except (OSError, mp4.SegmentError):
@@ -111,13 +111,14 @@ def export_range(
     requisition = db.get(Requisition, requisition_id) if requisition_id is not None else None
     if requisition_id is not None and requisition is None:
         raise NotFound(t("recording.hold.not_found", id=requisition_id))
-    tl = timeline(db, camera_id, start, end)
+    rows = segments_in(db, camera_id, start, end)
+    tl = timeline(db, camera_id, start, end, rows)
     place = f"{camera.name}, {camera.commune.name}"
     if camera.site is not None:
         place = f"{camera.name}, {camera.site.name}, {camera.commune.name}"
     out_dir.mkdir(parents=True, exist_ok=True)
     video = out_dir / VIDEO_NAME
-    sel = _select(db, root, camera_id, start, end)
+    sel = _select(root, rows, start, end)
     try:
         first_ms, end_ms, frames = sel.first_ms, sel.end_ms, sel.frames
         first_utc = datetime.fromtimestamp(first_ms / 1000, start.tzinfo)

@@ -125,33 +125,10 @@ def _parse(path: Path, start_ms: int, data: mmap.mmap, end: int) -> Segment:
     if seg is None:
         raise SegmentError(f"{path.name}: no moov")
     dts_raw: list[int] = []  # source timescale, absolute
-    one = ONE_SAMPLE_HEADER
     while pos + 8 <= end:
-        if pos + ONE_SAMPLE_HEADER_BYTES <= end:
-            h = one.unpack_from(data, pos)
-            # the recorder's layout: moof(mfhd, traf(tfhd, tfdt v1, trun of one sample)) + mdat
-            if (
-                h[1] == b"moof"
-                and h[0] == 104
-                and h[17] == b"trun"
-                and h[19] == 1
-                and h[20] == ONE_SAMPLE_HEADER_BYTES
-                and h[26] == b"mdat"
-                and h[25] == 8 + h[22]
-                and h[10] == 0x020000
-                and h[18] == 0x01000F01
-            ):
-                nxt = pos + 104 + h[25]
-                if nxt > end:
-                    break
-                dts_raw.append(h[15])
-                seg.duration.append(h[21])
-                seg.size.append(h[22])
-                seg.offset.append(pos + ONE_SAMPLE_HEADER_BYTES)
-                seg.cts.append(h[24])
-                seg.sync.append(0 if h[23] & _SAMPLE_NON_SYNC else 1)
-                pos = nxt
-                continue
+        pos = _recorder_run(seg, data, pos, end, dts_raw)
+        if pos + 8 > end:
+            break
         size, kind = struct.unpack_from(">I4s", data, pos)
         if size < 8 or pos + size > end:
             break
@@ -173,6 +150,51 @@ def _parse(path: Path, start_ms: int, data: mmap.mmap, end: int) -> Segment:
         first = dts_raw[0]
         seg.dts = array("q", ((d - first) * TIMESCALE_90K // timescale for d in dts_raw))
     return seg
+
+
+def _recorder_run(seg: Segment, data: mmap.mmap, pos: int, end: int, dts_raw: list[int]) -> int:
+    """Index the fragments from ``pos`` laid out as the recorder writes them
+    (moof(mfhd, traf(tfhd, tfdt v1, trun of one sample)) + mdat, one unpack each);
+    return where that layout stops."""
+    unpack = ONE_SAMPLE_HEADER.unpack_from
+    header = ONE_SAMPLE_HEADER_BYTES
+    dts: list[int] = []
+    durations: list[int] = []
+    sizes: list[int] = []
+    offsets: list[int] = []
+    cts: list[int] = []
+    sync = bytearray()
+    while pos + header <= end:
+        h = unpack(data, pos)
+        if not (
+            h[1] == b"moof"
+            and h[0] == 104
+            and h[17] == b"trun"
+            and h[18] == 0x01000F01
+            and h[19] == 1
+            and h[20] == header
+            and h[26] == b"mdat"
+            and h[25] == 8 + h[22]
+            and h[10] == 0x020000
+        ):
+            break
+        nxt = pos + 104 + h[25]
+        if nxt > end:
+            break
+        dts.append(h[15])
+        durations.append(h[21])
+        sizes.append(h[22])
+        offsets.append(pos + header)
+        cts.append(h[24])
+        sync.append(0 if h[23] & _SAMPLE_NON_SYNC else 1)
+        pos = nxt
+    dts_raw += dts
+    seg.duration.extend(durations)
+    seg.size.extend(sizes)
+    seg.offset.extend(offsets)
+    seg.cts.extend(cts)
+    seg.sync += sync
+    return pos
 
 
 def _parse_init(
