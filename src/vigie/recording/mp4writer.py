@@ -24,10 +24,8 @@ import hashlib
 import itertools
 import mmap
 import os
-import queue
 import struct
 import sys
-import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,8 +38,7 @@ SUBTITLE_TIMESCALE = 1000
 VIDEO_TRACK, SUBTITLE_TRACK = 1, 2
 _EPOCH_1904 = 2_082_844_800  # seconds from 1904-01-01 (MP4 epoch) to 1970-01-01
 _U32 = 0xFFFF_FFFF
-_BUFFER_BYTES = 1 << 20  # copy buffers: a few, reused, small enough to stay in cache
-_BUFFERS = 4
+_BUFFER_BYTES = 1 << 18  # the copy buffer: small enough to stay in cache
 _MATRIX = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
 _SAMPLE_NON_SYNC = 0x00010000  # sample_is_non_sync_sample in the sample flags
 # tx3g sample entry body after the data reference index: display flags,
@@ -698,89 +695,55 @@ def write_mp4(
 
 
 class _Sink:
-    """Sequential writer through a few 1 MiB buffers, hashed by a second thread.
+    """Sequential writer through one 256 KiB buffer, hashed as it goes.
 
-    Samples are gathered into a buffer (one ``memcpy`` each) and written with
-    one ``write`` per buffer: as fast as a plain copy, where thousands of small
-    writes (or a ``writev`` of as many pieces) are half as fast. The SHA-256
-    runs on another core meanwhile (``hashlib`` releases the GIL), buffers
-    handed over in order and recycled once hashed.
+    Samples are gathered into the buffer (one ``memcpy`` each), which is hashed
+    while still in cache and written with one ``write``: as fast as a plain
+    copy, where thousands of small writes (or a ``writev`` of as many pieces)
+    measured half as fast. Hashing on a second thread was tried: slower on the
+    shared 2-core machine (hand-overs wait for a core), see the design note.
     """
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self.digest = hashlib.sha256()
-        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(_BUFFERS):
-            self._free.put(bytearray(_BUFFER_BYTES))
-        self._full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._hash, name="export-sha256", daemon=True)
-        self._thread.start()
-        self._buf = self._free.get()
+        self._digest = hashlib.sha256()
+        self._buf = bytearray(_BUFFER_BYTES)
         self._view = memoryview(self._buf)
         self._pos = 0
         self.written = 0
 
-    def _hash(self) -> None:
-        while (item := self._full.get()) is not None:
-            buf, n = item
-            try:
-                with memoryview(buf) as v:
-                    self.digest.update(v[:n])
-            except BaseException as exc:  # reported by finish()
-                self._error = exc
-            self._free.put(buf)
-
     def add(self, data: bytes | memoryview) -> None:
         n = len(data)
-        if self._pos + n > _BUFFER_BYTES:
-            self._flush()
-            if n > _BUFFER_BYTES:  # a sample larger than a buffer: straight through
-                self._write(memoryview(data))
-                self.digest_direct(data)
-                return
-        self._view[self._pos : self._pos + n] = data
-        self._pos += n
-
-    def digest_direct(self, data: bytes | memoryview) -> None:
-        # keep the hash in file order: wait for the thread to catch up first
-        self._drain()
-        self.digest.update(data)
-
-    def _drain(self) -> None:
-        held = [self._free.get() for _ in range(_BUFFERS - 1)]  # all but the current one
-        for buf in held:
-            self._free.put(buf)
+        pos = self._pos
+        if pos + n <= _BUFFER_BYTES:
+            self._view[pos : pos + n] = data
+            self._pos = pos + n
+            return
+        view = memoryview(data)  # more than what is left: fill, write, go on
+        while view:
+            take = min(_BUFFER_BYTES - self._pos, len(view))
+            self._view[self._pos : self._pos + take] = view[:take]
+            self._pos += take
+            view = view[take:]
+            if self._pos == _BUFFER_BYTES:
+                self._flush()
 
     def _flush(self) -> None:
-        if self._pos == 0:
-            return
-        self._write(self._view[: self._pos])
-        self._view.release()
-        self._full.put((self._buf, self._pos))
-        self._buf = self._free.get()
-        self._view = memoryview(self._buf)
+        with self._view[: self._pos] as data:
+            self._digest.update(data)
+            rest = data
+            while rest:
+                n = os.write(self._fd, rest)
+                self.written += n
+                rest = rest[n:]
         self._pos = 0
-
-    def _write(self, data: memoryview) -> None:
-        while data:
-            n = os.write(self._fd, data)
-            self.written += n
-            data = data[n:]
 
     def finish(self) -> str:
         self._flush()
-        self._full.put(None)
-        self._thread.join()
         self._view.release()
-        if self._error is not None:
-            raise self._error
-        return self.digest.hexdigest()
+        return self._digest.hexdigest()
 
-    def abort(self) -> None:
-        self._full.put(None)
-        self._thread.join()
+    def close(self) -> None:
         self._view.release()
 
 
@@ -794,10 +757,10 @@ def _copy(
 ) -> Written:
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
     sink = _Sink(fd)
+    view = memoryview(b"")  # of the current source mapping
     try:
         sink.add(head)
         current = -1
-        view = memoryview(b"")
         for si, a, b in plan:
             if si < 0:
                 sink.add(sub_texts[a])
@@ -811,12 +774,10 @@ def _copy(
             for k in range(a, b):
                 o = offs[k]
                 sink.add(view[o : o + sizes[k]])
-        view.release()
         sha256 = sink.finish()
-    except BaseException:
-        sink.abort()
-        raise
     finally:
+        view.release()  # a mapping cannot be closed while a view of it exists
+        sink.close()
         os.close(fd)
     if sink.written != total:
         raise OSError(f"{out}: wrote {sink.written} bytes, expected {total}")

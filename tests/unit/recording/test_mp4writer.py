@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -351,3 +352,20 @@ def test_export_flipped_byte_in_moov_detected(
     assert main(["export", "verify", str(out)]) == 1
     result = manifest.verify(out)
     assert not result.ok and "video.mp4" in result.problems[0]
+
+
+def test_sink_pieces_larger_than_its_buffer(tmp_path: Path) -> None:
+    pieces = [
+        bytes([i]) * n
+        for i, n in enumerate((10, mp4._BUFFER_BYTES - 5, 3 * mp4._BUFFER_BYTES + 7, 1))
+    ]
+    out = tmp_path / "sink.bin"
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT, 0o600)
+    sink = mp4._Sink(fd)
+    for p in pieces:
+        sink.add(memoryview(p))
+    digest = sink.finish()
+    os.close(fd)
+    whole = b"".join(pieces)
+    assert out.read_bytes() == whole and sink.written == len(whole)
+    assert digest == hashlib.sha256(whole).hexdigest()
