@@ -13,7 +13,7 @@ wall-clock range; ``write_mp4`` writes a standard, non-fragmented MP4 with the
   file keeps the real duration);
 - a ``tx3g`` subtitle track, one sample a second (date, time, place);
 - ``udta`` metadata (title, comment, encoder, ISO 6709 location);
-- one ``mdat``, copied from the mapped source files with vectored writes,
+- one ``mdat``, copied from the mapped source files through a buffer,
   interleaved one second of video then its subtitle, hashed (SHA-256) as it
   is written so the file is never read back.
 """
