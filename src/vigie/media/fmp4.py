@@ -18,7 +18,7 @@ TRACK_ID = 1
 SAMPLE_FLAGS_SYNC = 0x02000000  # sample_depends_on = 2 (does not depend on others)
 SAMPLE_FLAGS_NON_SYNC = 0x01010000  # depends on others, is_non_sync_sample
 
-_MATRIX = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
+UNITY_MATRIX = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
 
 
 def box(kind: bytes, *payload: bytes) -> bytes:
@@ -45,7 +45,7 @@ def init_segment(*, width: int, height: int, avcc: bytes, timescale: int = TIMES
         struct.pack(">IIII", 0, 0, 1000, 0),
         struct.pack(">IH", 0x00010000, 0x0100),
         b"\x00" * 10,
-        _MATRIX,
+        UNITY_MATRIX,
         b"\x00" * 24,
         struct.pack(">I", TRACK_ID + 1),
     )  # fmt: skip
@@ -54,7 +54,7 @@ def init_segment(*, width: int, height: int, avcc: bytes, timescale: int = TIMES
         struct.pack(">IIIII", 0, 0, TRACK_ID, 0, 0),
         b"\x00" * 8,
         struct.pack(">hhhH", 0, 0, 0, 0),
-        _MATRIX,
+        UNITY_MATRIX,
         struct.pack(">II", width << 16, height << 16),
     )  # fmt: skip
     mdhd = full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, timescale, 0, 0x55C4, 0))

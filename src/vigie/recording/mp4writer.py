@@ -31,7 +31,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigie.media.fmp4 import ONE_SAMPLE_HEADER, ONE_SAMPLE_HEADER_BYTES, TIMESCALE_90K, iter_boxes
+from vigie.media.fmp4 import (
+    ONE_SAMPLE_HEADER,
+    ONE_SAMPLE_HEADER_BYTES,
+    TIMESCALE_90K,
+    UNITY_MATRIX,
+    box,
+    full_box,
+    iter_boxes,
+)
 
 MOVIE_TIMESCALE = 1000  # mvhd, tkhd and elst durations in milliseconds
 SUBTITLE_TIMESCALE = 1000
@@ -39,7 +47,6 @@ VIDEO_TRACK, SUBTITLE_TRACK = 1, 2
 _EPOCH_1904 = 2_082_844_800  # seconds from 1904-01-01 (MP4 epoch) to 1970-01-01
 _U32 = 0xFFFF_FFFF
 _BUFFER_BYTES = 1 << 18  # the copy buffer: small enough to stay in cache
-_MATRIX = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
 _SAMPLE_NON_SYNC = 0x00010000  # sample_is_non_sync_sample in the sample flags
 # tx3g sample entry body after the data reference index: display flags,
 # centred at the bottom, transparent background, default text box and style
@@ -397,15 +404,6 @@ class Written:
     sha256: str
 
 
-def box(kind: bytes, *payload: bytes) -> bytes:
-    body = b"".join(payload)
-    return struct.pack(">I4s", 8 + len(body), kind) + body
-
-
-def full_box(kind: bytes, version: int, flags: int, *payload: bytes) -> bytes:
-    return box(kind, struct.pack(">I", (version << 24) | flags), *payload)
-
-
 def _be(values: Iterable[int], code: str = "I") -> bytes:
     """Big-endian packing of a table (``I``: 32-bit, ``Q``: 64-bit unsigned)."""
     a = array(code, values)
@@ -478,7 +476,7 @@ def _mvhd(created: int, duration_ms: int) -> bytes:
         else struct.pack(">IIII", created, created, MOVIE_TIMESCALE, duration_ms)
     )
     return full_box(
-        b"mvhd", v, 0, times, struct.pack(">IH", 0x00010000, 0x0100), b"\x00" * 10, _MATRIX,
+        b"mvhd", v, 0, times, struct.pack(">IH", 0x00010000, 0x0100), b"\x00" * 10, UNITY_MATRIX,
         b"\x00" * 24, struct.pack(">I", SUBTITLE_TRACK + 1),
     )  # fmt: skip
 
@@ -491,7 +489,7 @@ def _tkhd(track: int, created: int, duration_ms: int, width: int, height: int) -
         else struct.pack(">IIIII", created, created, track, 0, duration_ms)
     )
     return full_box(
-        b"tkhd", v, 0x3, times, b"\x00" * 16, _MATRIX, struct.pack(">II", width, height)
+        b"tkhd", v, 0x3, times, b"\x00" * 16, UNITY_MATRIX, struct.pack(">II", width, height)
     )
 
 
@@ -686,9 +684,11 @@ def write_mp4(
         if wide_mdat
         else struct.pack(">I4s", payload + 8, b"mdat")
     )
-    probe = moov(0, False)
-    wide = len(ftyp) + len(probe) + len(mdat_header) + payload > _U32
+    wide = False  # 64-bit chunk offsets once the file passes 4 GiB
     base = len(ftyp) + len(moov(0, wide)) + len(mdat_header)
+    if base + payload > _U32:
+        wide = True
+        base = len(ftyp) + len(moov(0, wide)) + len(mdat_header)
     head = ftyp + moov(base, wide) + mdat_header
     assert len(head) == base
     return _copy(out, head, sel, plan, sub_texts, base + payload)
@@ -755,7 +755,7 @@ def _copy(
     sub_texts: list[bytes],
     total: int,
 ) -> Written:
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # as the manifest: umask
     sink = _Sink(fd)
     view = memoryview(b"")  # of the current source mapping
     try:
