@@ -49,10 +49,10 @@ _U32 = 0xFFFF_FFFF
 _BUFFER_BYTES = 1 << 18  # the copy buffer: small enough to stay in cache
 _SAMPLE_NON_SYNC = 0x00010000  # sample_is_non_sync_sample in the sample flags
 # tx3g sample entry body after the data reference index: display flags,
-# centred at the bottom, transparent background, default text box and style
-# (font 1, 16 px, white), font table "Arial" (what FFmpeg's mov_text writes).
+# centred at the bottom, background 000000ff, default text box and style
+# (font 1, 16 px, white), font table "Arial": what FFmpeg's mov_text writes.
 _TX3G_BODY = bytes.fromhex(
-    "00000000" "01ff" "00000000" "0000000000000000" "00000000000100" "10" "ffffffff"
+    "00000000" "01ff" "000000ff" "0000000000000000" "00000000000100" "10" "ffffffff"
 ) + struct.pack(">I4sHHB5s", 18, b"ftab", 1, 1, 5, b"Arial")  # fmt: skip
 
 
