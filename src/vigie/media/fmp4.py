@@ -19,7 +19,7 @@ TRACK_ID = 1
 SAMPLE_FLAGS_SYNC = 0x02000000  # sample_depends_on = 2 (does not depend on others)
 SAMPLE_FLAGS_NON_SYNC = 0x01010000  # depends on others, is_non_sync_sample
 
-_MATRIX = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
+UNITY_MATRIX = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
 
 
 def box(kind: bytes, *payload: bytes) -> bytes:
@@ -62,7 +62,7 @@ def init_segment(
         struct.pack(">IIII", 0, 0, 1000, 0),
         struct.pack(">IH", 0x00010000, 0x0100),
         b"\x00" * 10,
-        _MATRIX,
+        UNITY_MATRIX,
         b"\x00" * 24,
         struct.pack(">I", TRACK_ID + 1),
     )  # fmt: skip
@@ -71,7 +71,7 @@ def init_segment(
         struct.pack(">IIIII", 0, 0, TRACK_ID, 0, 0),
         b"\x00" * 8,
         struct.pack(">hhhH", 0, 0, 0, 0),
-        _MATRIX,
+        UNITY_MATRIX,
         struct.pack(">II", width << 16, height << 16),
     )  # fmt: skip
     mdhd = full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, timescale, 0, 0x55C4, 0))
@@ -129,6 +129,15 @@ def media_segment(sequence: int, base_dts_90k: int, samples: Sequence[Sample]) -
     assert len(moof) == moof_size
     payload = b"".join(s.data for s in samples)
     return moof + struct.pack(">I4s", 8 + len(payload), b"mdat") + payload
+
+
+# moof(mfhd, traf(tfhd, tfdt v1, trun v1 with one sample)) + mdat header: the layout
+# the C packer writes; the export writer reads recorded fragments back with it.
+ONE_SAMPLE_HEADER = struct.Struct(
+    ">I4s" + "I4sII" + "I4s" + "I4sII" + "I4sIQ" + "I4sIIi" + "IIIi" + "I4s"
+)
+_ONE_SAMPLE_MOOF_SIZE = 104
+ONE_SAMPLE_HEADER_BYTES = _ONE_SAMPLE_MOOF_SIZE + 8  # moof + mdat header
 
 
 def iter_boxes(

@@ -263,11 +263,20 @@ def segments_in(
     )
 
 
-def timeline(db: Session, camera_id: int, start: datetime, end: datetime) -> Timeline:
-    """Recorded spans and the gaps between them inside [start, end)."""
+def timeline(
+    db: Session,
+    camera_id: int,
+    start: datetime,
+    end: datetime,
+    rows: list[RecordingSegment] | None = None,
+) -> Timeline:
+    """Recorded spans and the gaps between them inside [start, end).
+
+    ``rows``: ``segments_in`` for the same range, when the caller already has it.
+    """
     start, end = check_range(start, end)
     spans: list[Span] = []
-    for seg in segments_in(db, camera_id, start, end):
+    for seg in segments_in(db, camera_id, start, end) if rows is None else rows:
         s, e = max(seg.start_utc, start), min(seg.end_utc, end)
         if spans and (s - spans[-1].end_utc).total_seconds() * 1000 <= GAP_TOLERANCE_MS:
             spans[-1] = Span(spans[-1].start_utc, max(e, spans[-1].end_utc))
