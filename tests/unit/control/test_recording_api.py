@@ -66,6 +66,30 @@ def test_timeline_requisition_export(
     with session_scope(session_factory) as db:
         actions = [a.action for a in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert actions[-3:] == ["hold_create", "export", "hold_release"]
+    # The officer takes the file and its manifest; each download is logged.
+    (tr,) = api.get("/api/transmissions").json()
+    assert tr["files"] == ["video.mp4", "manifest.json"]
+    r = api.get(f"/api/transmissions/{tr['id']}/files/video.mp4")
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+    assert (
+        r.content[4:8] == b"ftyp"
+        and f"vigie-{tr['id']}-video.mp4" in r.headers["content-disposition"]
+    )
+    assert api.get(f"/api/transmissions/{tr['id']}/files/manifest.json").json()["manifest"]
+    assert api.get(f"/api/transmissions/{tr['id']}/files/..%2Fkeys").status_code == 404
+    assert api.get("/api/transmissions/999/files/video.mp4").status_code == 404
+    with session_scope(session_factory) as db:
+        downloads = db.scalars(
+            select(AuditEntry).where(AuditEntry.action == "export_download")
+        ).all()
+        assert [d.details["file"] for d in downloads] == ["video.mp4", "manifest.json"]
+        # a month later the purge destroys the centre's copy: only the manifest stays
+        from vigie.recording import retention
+
+        retention.purge(db, root, T0 + timedelta(days=32), disk_free=1 << 50)
+    r = api.get(f"/api/transmissions/{tr['id']}/files/video.mp4")
+    assert r.status_code == 404 and "détruite" in r.text
+    assert api.get("/api/transmissions").json()[0]["files"] == ["manifest.json"]
     with session_scope(session_factory) as db:
         bare = make_camera(db, name="Sans arrêté").id  # recorded, but no authorisation
     conds = api.get("/api/recording/conditions").json()

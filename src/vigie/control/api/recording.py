@@ -7,17 +7,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from vigie.base.clock import RealClock, require_utc
-from vigie.base.errors import InvalidArgument
+from vigie.base.errors import InvalidArgument, NotFound
 from vigie.base.i18n import t
 from vigie.control.auditing import record
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, get_settings, require_roles
 from vigie.domain import roles, tickets
 from vigie.recording import holds, index
-from vigie.recording.export import export_range
+from vigie.recording.export import VIDEO_NAME, export_range
+from vigie.recording.manifest import MANIFEST_NAME
 from vigie.recording.models import Requisition, Transmission
 from vigie.recording.retention import recording_conditions
 
@@ -181,6 +183,12 @@ def create_export(
             "frames": res.frames, "manifest": res.manifest}  # fmt: skip
 
 
+def _files(tr: Transmission) -> list[str]:
+    """What is left of an export on the centre's disk (the video goes at expiry)."""
+    directory = Path(tr.export_dir)
+    return [n for n in (VIDEO_NAME, MANIFEST_NAME) if (directory / n).is_file()]
+
+
 @router.get("/transmissions")
 def list_transmissions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
     return [
@@ -189,12 +197,40 @@ def list_transmissions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
             "camera_id": t.camera_id,
             "recipient": t.recipient,
             "service": t.service,
+            "start_utc": t.start_utc,
+            "end_utc": t.end_utc,
             "transmitted_at": t.transmitted_at,
             "expires_at": t.expires_at,
             "requisition_id": t.requisition_id,
+            "manifest_sha256": t.manifest_sha256,
+            "files": _files(t),
         }
         for t in db.scalars(select(Transmission).order_by(Transmission.id.desc()))
     ]
+
+
+@router.get("/transmissions/{transmission_id}/files/{name}")
+def download_export_file(
+    transmission_id: int, name: str, request: Request, principal: Holder, db: DbSession
+) -> FileResponse:
+    """The exported video or its signed manifest, for handing over. Same rule as
+    exporting (the camera's authority, purpose ``export``); each download is logged."""
+    tr = db.get(Transmission, transmission_id)
+    if tr is None:
+        raise NotFound(t("recording.transmission.not_found", id=transmission_id))
+    camera = _policy_camera(request, db, principal, tr.camera_id, "export")
+    if name not in (VIDEO_NAME, MANIFEST_NAME):
+        raise NotFound(t("recording.transmission.no_file", name=name))
+    path = Path(tr.export_dir) / name
+    if not path.is_file():
+        raise NotFound(t("recording.transmission.destroyed", id=transmission_id))
+    record(
+        db, principal, "export_download", camera.commune_insee, f"camera:{tr.camera_id}",
+        transmission=tr.id, file=name,
+    )  # fmt: skip
+    db.commit()
+    media = "video/mp4" if name == VIDEO_NAME else "application/json"
+    return FileResponse(path, media_type=media, filename=f"vigie-{tr.id}-{name}")
 
 
 @router.get("/recording/conditions")

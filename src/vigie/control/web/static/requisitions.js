@@ -1,14 +1,78 @@
 // Vigie requisitions page: legal holds (create, list, release). French strings from /api/i18n.
 "use strict";
 
-function say(text, isError = false) {
-  const m = document.getElementById("rq-message");
+let cameraNames = {};
+
+function say(text, isError = false, id = "rq-message") {
+  const m = document.getElementById(id);
   m.textContent = text || "";
   m.classList.toggle("error", !!isError);
 }
 
+const local = (iso) => new Date(iso).toLocaleString("fr-FR");
+
+function cell(tr, content) {
+  const td = document.createElement("td");
+  if (typeof content === "string") td.textContent = content; else td.appendChild(content);
+  tr.appendChild(td);
+}
+
+async function refreshExports() {
+  const body = document.getElementById("ex-list");
+  body.innerHTML = "";
+  for (const x of await api("/api/transmissions")) {
+    const tr = document.createElement("tr");
+    cell(tr, String(x.id));
+    cell(tr, cameraNames[x.camera_id] || String(x.camera_id));
+    cell(tr, `${x.recipient} — ${x.service}`);
+    cell(tr, `${local(x.start_utc)} → ${local(x.end_utc)}`);
+    cell(tr, local(x.transmitted_at));
+    cell(tr, local(x.expires_at));
+    const files = document.createElement("span");
+    for (const name of x.files) {
+      const a = document.createElement("a");
+      a.href = `/api/transmissions/${x.id}/files/${name}`;
+      a.textContent = t(name === "video.mp4" ? "export.video" : "export.manifest");
+      a.setAttribute("download", "");
+      files.appendChild(a);
+      files.appendChild(document.createTextNode(" "));
+    }
+    if (!x.files.includes("video.mp4")) files.appendChild(document.createTextNode(t("export.destroyed")));
+    cell(tr, files);
+    body.appendChild(tr);
+  }
+}
+
+async function exportRange(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  const data = Object.fromEntries(new FormData(f));
+  const camera = Number(data.camera_id);
+  const body = {
+    start: new Date(data.start).toISOString(), end: new Date(data.end).toISOString(),
+    recipient: data.recipient, service: data.service, reason: data.reason,
+    requisition_id: data.requisition_id ? Number(data.requisition_id) : null,
+  };
+  say(t("export.running"), false, "ex-message");
+  try {
+    const r = await api(`/api/cameras/${camera}/exports`, {method: "POST", body: JSON.stringify(body)});
+    say(t("export.created", {id: r.transmission_id, frames: r.frames}), false, "ex-message");
+    refreshExports();
+  } catch (e) { say(e.message, true, "ex-message"); }
+}
+
 async function refresh() {
   const rows = await api("/api/requisitions");
+  const pick = document.getElementById("ex-requisition");
+  pick.innerHTML = "";
+  const none = document.createElement("option");
+  none.value = ""; none.textContent = t("export.requisition.none");
+  pick.appendChild(none);
+  for (const r of rows.filter((r) => r.status === "active")) {
+    const o = document.createElement("option");
+    o.value = r.id; o.textContent = `${r.procedure_number} — ${r.officer}`;
+    pick.appendChild(o);
+  }
   const body = document.getElementById("rq-list");
   body.innerHTML = "";
   for (const r of rows) {
@@ -49,14 +113,20 @@ async function main() {
   T = await (await fetch("/api/i18n")).json();
   const me = await api("/api/auth/me");
   csrf = me.csrf;
-  const sel = document.getElementById("rq-cameras");
-  for (const c of await api("/api/cameras")) {
-    const o = document.createElement("option");
-    o.value = c.id; o.textContent = c.name;
-    sel.appendChild(o);
+  const cams = await api("/api/cameras");
+  for (const id of ["rq-cameras", "ex-camera"]) {
+    const sel = document.getElementById(id);
+    for (const c of cams) {
+      const o = document.createElement("option");
+      o.value = c.id; o.textContent = c.name;
+      sel.appendChild(o);
+      cameraNames[c.id] = c.name;
+    }
   }
   document.getElementById("rq-form").addEventListener("submit", create);
+  document.getElementById("ex-form").addEventListener("submit", exportRange);
   refresh().catch((e) => say(e.message, true));
+  refreshExports().catch((e) => say(e.message, true, "ex-message"));
 }
 
 main();
