@@ -254,10 +254,17 @@ def test_slow_viewer_skipped_by_the_server_catches_up(
 
     # Freeze Chromium's network service: nothing is read from the socket any
     # more, the server's backlog grows past its 0.5 s limit and it skips ahead.
+    # The kernel's socket buffers (autotuned, up to several MB) absorb the first
+    # seconds of a 600 kb/s stream unseen, so the freeze lasts at least 3 s and
+    # until the server has skipped (at most 15 s).
     net = network_service_pid()
     os.kill(net, signal.SIGSTOP)
+    frozen = time.monotonic()
     try:
-        time.sleep(3)  # the length of the freeze (the stimulus), not a wait for a condition
+        time.sleep(3)
+        while dropped_frames(s, f"{cam}/main") == dropped_before:
+            assert time.monotonic() - frozen < 15, "the server never skipped ahead"
+            time.sleep(0.25)
     finally:
         os.kill(net, signal.SIGCONT)
     resumed = live.state(cam)
