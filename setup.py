@@ -12,7 +12,13 @@ setup(
             "vigie.media._fastpath",
             ["src/vigie/media/_fastpath.c"],
             libraries=["avformat", "avcodec", "avutil"],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+            extra_compile_args=[
+                "-O2",
+                "-ftree-vectorize",
+                "-Wall",
+                "-Wextra",
+                "-Wno-missing-field-initializers",
+            ],
         )
     ]
 )

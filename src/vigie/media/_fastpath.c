@@ -1220,9 +1220,65 @@ static PyTypeObject RtpReaderType = {
     .tp_methods = rtp_methods,
 };
 
+/* ------------------------------------------------------------ luma_blocks */
+
+/* luma_blocks(plane, k, limited_range) -> bytearray of the float32 k×k block means
+ * of a 2-D uint8 plane (any row stride, columns contiguous), rows = h // k,
+ * columns = w // k; a limited-range plane (16-235) is stretched to 0-255. */
+static PyObject *luma_blocks(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *obj;
+    int k, limited;
+    if (!PyArg_ParseTuple(args, "Oip", &obj, &k, &limited)) return NULL;
+    Py_buffer v;
+    if (PyObject_GetBuffer(obj, &v, PyBUF_STRIDED_RO) < 0) return NULL;
+    if (v.ndim != 2 || v.itemsize != 1 || v.strides[1] != 1 || v.strides[0] < v.shape[1] || k < 1) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "luma_blocks needs a 2-D uint8 plane with contiguous rows and k >= 1");
+        return NULL;
+    }
+    Py_ssize_t oh = v.shape[0] / k, ow = v.shape[1] / k, stride = v.strides[0], w = ow * k;
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, oh * ow * (Py_ssize_t)sizeof(float));
+    /* column sums of k rows: uint16 holds k <= 257 rows of 255 */
+    uint16_t *acc = PyMem_RawCalloc(w > 0 ? (size_t)w : 1, sizeof(uint16_t));
+    if (out == NULL || acc == NULL || k > 257) {
+        Py_XDECREF(out);
+        PyMem_RawFree(acc);
+        PyBuffer_Release(&v);
+        if (k > 257) return PyErr_Format(PyExc_ValueError, "k = %d is over 257", k);
+        return PyErr_NoMemory();
+    }
+    float *dst = (float *)PyByteArray_AS_STRING(out);
+    const uint8_t *base = v.buf;
+    float scale = limited ? (float)(255.0 / 219.0 / (double)(k * k)) : (float)(1.0 / (double)(k * k));
+    float offset = limited ? (float)(16.0 * 255.0 / 219.0) : 0.0f;
+    for (Py_ssize_t oy = 0; oy < oh; oy++) {
+        const uint8_t *row = base + oy * k * stride;
+        for (Py_ssize_t x = 0; x < w; x++) acc[x] = row[x]; /* vectorised: one pass per row */
+        for (int j = 1; j < k; j++) {
+            row += stride;
+            for (Py_ssize_t x = 0; x < w; x++) acc[x] = (uint16_t)(acc[x] + row[x]);
+        }
+        for (Py_ssize_t ox = 0; ox < ow; ox++) {
+            uint32_t sum = 0;
+            for (int i = 0; i < k; i++) sum += acc[ox * k + i];
+            dst[oy * ow + ox] = (float)sum * scale - offset;
+        }
+    }
+    PyMem_RawFree(acc);
+    PyBuffer_Release(&v);
+    return out;
+}
+
+static PyMethodDef module_functions[] = {
+    {"luma_blocks", luma_blocks, METH_VARARGS,
+     "luma_blocks(plane, k, limited_range) -> bytearray of the float32 k x k block means."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef fastpath_module = {
     PyModuleDef_HEAD_INIT, "vigie.media._fastpath",
-    "Per-packet ingest path in C: libavformat reading and fMP4 packing.", -1, NULL,
+    "Per-packet ingest path in C: libavformat reading and fMP4 packing.", -1, module_functions,
 };
 
 PyMODINIT_FUNC PyInit__fastpath(void)
