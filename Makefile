@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .make
 
-.PHONY: demo test lint unit bench sys venv clean
+.PHONY: demo test lint unit bench sys venv footage clean
 
 $(STAMPS)/sys: scripts/install-system.sh
 	@mkdir -p $(STAMPS)
@@ -19,8 +19,14 @@ $(STAMPS)/venv: pyproject.toml setup.py src/vigie/media/_fastpath.c $(STAMPS)/sy
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
+$(STAMPS)/footage: scripts/fetch-footage.sh $(STAMPS)/sys
+	@mkdir -p $(STAMPS)
+	sh scripts/fetch-footage.sh .cache/footage
+	@touch $@
+
 sys: $(STAMPS)/sys
 venv: $(STAMPS)/venv
+footage: $(STAMPS)/footage
 
 demo: sys venv
 	$(VENV)/bin/vigie demo
@@ -33,7 +39,7 @@ lint: venv
 unit: venv
 	$(PY) -m pytest -q tests/unit
 
-test: sys venv lint
+test: sys venv footage lint
 	$(PY) -m pytest -q -ra
 
 bench: sys venv
