@@ -101,7 +101,7 @@ def list_cameras(
 
 def camera_counts(*, db: Session) -> dict[str, int]:
     rows = db.execute(select(Camera.commune_insee, func.count()).group_by(Camera.commune_insee))
-    return {code: n for code, n in rows.tuples()}
+    return {code: n for code, n in rows}
 
 
 def to_out(camera: Camera, status: dict[str, StreamStatus]) -> CameraOut:
