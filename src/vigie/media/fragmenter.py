@@ -59,6 +59,11 @@ class H264Fragmenter:
     def init(self) -> InitInfo | None:
         return self._init
 
+    @property
+    def profile_name(self) -> str | None:
+        """The stream's profile in words ("High", "Main 10"…), once known."""
+        return None if self.sps_info is None else self.sps_info.profile_name
+
     def set_extradata(self, extradata: bytes | None) -> None:
         """Take the parameter sets from the demuxer's extradata (Annex B or avcC)."""
         if not extradata:
@@ -143,6 +148,10 @@ class HevcFragmenter(H264Fragmenter):
     def __init__(self, *, default_duration_90k: int = TIMESCALE_90K // 25) -> None:
         super().__init__(default_duration_90k=default_duration_90k)
         self.hevc_sps_info: hevc.HevcSpsInfo | None = None
+
+    @property
+    def profile_name(self) -> str | None:
+        return None if self.hevc_sps_info is None else self.hevc_sps_info.profile_name
 
     def _check_parameter_set(self, nal: bytes) -> None:
         kind = hevc.nal_type(nal)

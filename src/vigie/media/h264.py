@@ -116,6 +116,13 @@ class SpsInfo:
     def codec_string(self) -> str:
         return f"avc1.{self.profile_idc:02x}{self.constraint_flags:02x}{self.level_idc:02x}"
 
+    @property
+    def profile_name(self) -> str:
+        return _PROFILE_NAMES.get(self.profile_idc, f"profile {self.profile_idc}")
+
+
+_PROFILE_NAMES = {66: "Baseline", 77: "Main", 88: "Extended", 100: "High", 110: "High 10"}
+
 
 def parse_sps(nal: bytes) -> SpsInfo:
     """Parse an SPS NAL unit (with its one-byte header). Raises ValueError if malformed."""

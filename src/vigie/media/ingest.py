@@ -297,15 +297,8 @@ class StreamWorker:
                 new=f"{init.width}×{init.height}",
             )
         self._set_size(init.width, init.height)
-        info = self._fragmenter.sps_info
-        stats.profile = init.codec_string if info is None else _profile_name(info.profile_idc)
+        stats.profile = self._fragmenter.profile_name or init.codec_string
         self._sink.on_init(self.key, init)
 
     def _set_size(self, width: int, height: int) -> None:
         self.stats.width, self.stats.height = width, height
-
-
-def _profile_name(profile_idc: int) -> str:
-    return {66: "Baseline", 77: "Main", 88: "Extended", 100: "High", 110: "High 10"}.get(
-        profile_idc, f"profile {profile_idc}"
-    )

@@ -93,6 +93,7 @@ def test_new_init_on_resolution_change() -> None:
     frag = H264Fragmenter()
     init, _ = frag.push(aus[0][0], pts=0, dts=0, read_mono=0)
     assert init is not None and init.width == 320
+    assert frag.profile_name == "High"  # the fixture: x264 High profile
     sps_1080 = bytes.fromhex("6764002aacd940780227e5c04400000fa40003a9838f183196")
     pps = next(n for n in h264.split_annexb(aus[0][0]) if h264.nal_type(n) == h264.NAL_PPS)
     idr = next(n for n in h264.split_annexb(aus[0][0]) if h264.nal_type(n) == h264.NAL_IDR)

@@ -197,6 +197,9 @@ def test_fmp4_decodes_to_the_same_pictures_as_ffmpeg_s_file(clip: Clip) -> None:
     assert init is not None and (init.width, init.height) == (WIDTH, HEIGHT)
     assert init.codec_string == hevc.codec_string(clip.hvcc)
     assert init.mime == mime_of(init.data) and codec_of(init.data) == "hevc"
+    # what the stream's stats show: "Main", "Main 10", "Format range extensions"…
+    assert frag.profile_name == hevc.parse_sps(_parameter_sets(clip)[1]).profile_name
+    assert frag.profile_name is not None and not frag.profile_name.startswith("hvc1")
     kinds = [k for k, _, _ in iter_boxes(data)]
     assert kinds[:4] == [b"ftyp", b"moov", b"moof", b"mdat"]
     with av.open(io.BytesIO(data)) as c:
