@@ -82,6 +82,32 @@ class Stack:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def recorded(self, camera_id: int, seconds: float, timeout_s: float = 40) -> list[Any]:
+        """Wait until ``seconds`` of the camera's recording are indexed; its segments."""
+        from sqlalchemy import select
+
+        from vigie.recording.models import RecordingSegment
+
+        engine = make_engine(f"sqlite:///{Path(self.env['VIGIE_DATA_DIR']) / 'vigie.db'}")
+        factory = make_sessionmaker(engine)
+        deadline = time.monotonic() + timeout_s
+        try:
+            while True:
+                with session_scope(factory) as db:
+                    segs = list(
+                        db.scalars(
+                            select(RecordingSegment)
+                            .where(RecordingSegment.camera_id == camera_id)
+                            .order_by(RecordingSegment.start_utc)
+                        )
+                    )
+                if segs and (segs[-1].end_utc - segs[0].start_utc).total_seconds() >= seconds:
+                    return segs
+                assert time.monotonic() < deadline, "recording not indexed"
+                time.sleep(0.5)
+        finally:
+            engine.dispose()
+
 
 @contextmanager
 def running_stack(

@@ -835,78 +835,70 @@ static int au_extend_last(RtpReader *self, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Aggregation packet (H.264 STAP-A, H.265 AP): 16-bit sizes + NAL units from ``i``. */
+static int depacketize_aggregate(RtpReader *self, const uint8_t *p, size_t n, size_t i)
+{
+    self->fu_open = 0;
+    while (i + 2 <= n) {
+        size_t sz = ((size_t)p[i] << 8) | p[i + 1];
+        i += 2;
+        if (sz == 0 || i + sz > n) {
+            self->au_damaged = 1;
+            break;
+        }
+        if (au_add_nal(self, p + i, sz) < 0) return -1;
+        i += sz;
+    }
+    return 0;
+}
+
+/* Fragmentation unit (H.264 FU-A, H.265 FU): the first one carries the
+ * rebuilt NAL header, the others continue it; one missing start damages it. */
+static int depacketize_fu(RtpReader *self, const uint8_t *nal_header, size_t header_len,
+                          int start, int end, const uint8_t *payload, size_t len)
+{
+    if (start) {
+        if (au_add_nal(self, nal_header, header_len) < 0) return -1;
+        if (self->nal_count == 0) return 0;
+        self->fu_open = 1;
+        return au_extend_last(self, payload, len);
+    }
+    if (!self->fu_open) {
+        self->au_damaged = 1;
+        return 0;
+    }
+    int r = au_extend_last(self, payload, len);
+    if (end) self->fu_open = 0;
+    return r;
+}
+
 /* Depacketize one RTP payload into the access unit. -1: out of memory. */
 static int depacketize(RtpReader *self, const uint8_t *p, size_t n)
 {
-    if (n < 1) return 0;
     if (self->codec == CODEC_H264) {
+        if (n < 1) return 0;
         int t = p[0] & 0x1F;
         if (t >= 1 && t <= 23) {
             self->fu_open = 0;
             return au_add_nal(self, p, n);
         }
-        if (t == 24) { /* STAP-A */
-            size_t i = 1;
-            self->fu_open = 0;
-            while (i + 2 <= n) {
-                size_t sz = ((size_t)p[i] << 8) | p[i + 1];
-                i += 2;
-                if (sz == 0 || i + sz > n) { self->au_damaged = 1; break; }
-                if (au_add_nal(self, p + i, sz) < 0) return -1;
-                i += sz;
-            }
-            return 0;
-        }
-        if (t == 28) { /* FU-A */
-            if (n < 2) return 0;
-            int start = p[1] & 0x80;
-            if (start) {
-                uint8_t hdr = (uint8_t)((p[0] & 0xE0) | (p[1] & 0x1F));
-                if (au_add_nal(self, &hdr, 1) < 0) return -1;
-                if (self->nal_count == 0) return 0;
-                self->fu_open = 1;
-                return au_extend_last(self, p + 2, n - 2);
-            }
-            if (!self->fu_open) { self->au_damaged = 1; return 0; }
-            int r = au_extend_last(self, p + 2, n - 2);
-            if (p[1] & 0x40) self->fu_open = 0;
-            return r;
+        if (t == 24) return depacketize_aggregate(self, p, n, 1); /* STAP-A */
+        if (t == 28 && n >= 2) {                                  /* FU-A */
+            uint8_t hdr = (uint8_t)((p[0] & 0xE0) | (p[1] & 0x1F));
+            return depacketize_fu(self, &hdr, 1, p[1] & 0x80, p[1] & 0x40, p + 2, n - 2);
         }
         return 0; /* STAP-B, MTAP, FU-B: not used by cameras in non-interleaved mode */
     }
-    /* H.265 */
-    if (n < 2) return 0;
+    if (n < 2) return 0; /* H.265 */
     int t = (p[0] >> 1) & 0x3F;
     if (t < 48) {
         self->fu_open = 0;
         return au_add_nal(self, p, n);
     }
-    if (t == 48) { /* aggregation packet */
-        size_t i = 2;
-        self->fu_open = 0;
-        while (i + 2 <= n) {
-            size_t sz = ((size_t)p[i] << 8) | p[i + 1];
-            i += 2;
-            if (sz == 0 || i + sz > n) { self->au_damaged = 1; break; }
-            if (au_add_nal(self, p + i, sz) < 0) return -1;
-            i += sz;
-        }
-        return 0;
-    }
-    if (t == 49) { /* fragmentation unit */
-        if (n < 3) return 0;
-        int start = p[2] & 0x80;
-        if (start) {
-            uint8_t hdr[2] = {(uint8_t)((p[0] & 0x81) | ((p[2] & 0x3F) << 1)), p[1]};
-            if (au_add_nal(self, hdr, 2) < 0) return -1;
-            if (self->nal_count == 0) return 0;
-            self->fu_open = 1;
-            return au_extend_last(self, p + 3, n - 3);
-        }
-        if (!self->fu_open) { self->au_damaged = 1; return 0; }
-        int r = au_extend_last(self, p + 3, n - 3);
-        if (p[2] & 0x40) self->fu_open = 0;
-        return r;
+    if (t == 48) return depacketize_aggregate(self, p, n, 2); /* aggregation packet */
+    if (t == 49 && n >= 3) {                                  /* fragmentation unit */
+        uint8_t hdr[2] = {(uint8_t)((p[0] & 0x81) | ((p[2] & 0x3F) << 1)), p[1]};
+        return depacketize_fu(self, hdr, 2, p[2] & 0x80, p[2] & 0x40, p + 3, n - 3);
     }
     return 0; /* PACI and reserved types */
 }

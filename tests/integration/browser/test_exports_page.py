@@ -4,7 +4,6 @@ signed manifest; both downloads are in the audit log."""
 
 from __future__ import annotations
 
-import time
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +15,6 @@ from sqlalchemy import select
 
 from tests.integration.browser.pages import CHROMIUM, CHROMIUM_ARGS, LoginPage, new_page
 from tests.integration.stack import running_stack, small_camera
-from vigie.recording.models import RecordingSegment
 from vigie.storage.db import make_engine, make_sessionmaker, session_scope
 from vigie.storage.models import AuditEntry
 
@@ -37,20 +35,7 @@ def test_export_and_download_from_the_page(tmp_path: Path) -> None:
         cam_id = stack.cameras(client)["Beffroi"]["id"]
         engine = make_engine(f"sqlite:///{tmp_path / 'vigie' / 'vigie.db'}")
         factory = make_sessionmaker(engine)
-        deadline = time.monotonic() + 40
-        while True:
-            with session_scope(factory) as db:
-                segs = list(
-                    db.scalars(
-                        select(RecordingSegment)
-                        .where(RecordingSegment.camera_id == cam_id)
-                        .order_by(RecordingSegment.start_utc)
-                    )
-                )
-            if segs and (segs[-1].end_utc - segs[0].start_utc).total_seconds() >= 6:
-                break
-            assert time.monotonic() < deadline, "recording not indexed"
-            time.sleep(0.5)
+        segs = stack.recorded(cam_id, 6)
         start = (segs[0].start_utc + timedelta(seconds=1)).astimezone(PARIS)
         end = start + timedelta(seconds=4)
         with sync_playwright() as p:

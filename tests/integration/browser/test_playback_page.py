@@ -37,20 +37,7 @@ def test_frames_decode_after_a_seek(tmp_path: Path) -> None:
         cam_id = stack.cameras(client)["Beffroi"]["id"]
         engine = make_engine(f"sqlite:///{tmp_path / 'vigie' / 'vigie.db'}")
         factory = make_sessionmaker(engine)
-        deadline = time.monotonic() + 40
-        while True:  # wait for ≥ 8 s of indexed recording
-            with session_scope(factory) as db:
-                segs = list(
-                    db.scalars(
-                        select(RecordingSegment)
-                        .where(RecordingSegment.camera_id == cam_id)
-                        .order_by(RecordingSegment.start_utc)
-                    )
-                )
-            if segs and (segs[-1].end_utc - segs[0].start_utc).total_seconds() >= 8:
-                break
-            assert time.monotonic() < deadline, "recording not indexed"
-            time.sleep(0.5)
+        segs = stack.recorded(cam_id, 8)
         seek_to = datetime.fromtimestamp(segs[0].start_utc.timestamp() + 3.5, UTC)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

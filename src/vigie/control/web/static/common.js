@@ -1,9 +1,20 @@
 // Shared by every page script: the French catalogue (/api/i18n), `t()` to use it,
-// and `api()` to call the JSON API with the session's CSRF token. Loaded first.
+// `api()` to call the JSON API with the session's CSRF token, `$` and `cell()`.
+// Loaded first.
 "use strict";
 
 let T = {};
 let csrf = "";
+
+const $ = (sel) => document.querySelector(sel);
+
+// A table cell holding text (or an element), appended to `row`; returns the cell.
+function cell(row, content) {
+  const td = document.createElement("td");
+  if (content instanceof Node) td.appendChild(content); else td.textContent = content;
+  row.appendChild(td);
+  return td;
+}
 
 function t(key, params = {}) {
   let s = T[key] || key;

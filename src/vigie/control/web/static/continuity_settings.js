@@ -4,18 +4,9 @@
 // again; errors are its French messages, shown next to the form concerned.
 "use strict";
 
-const $ = (sel) => document.querySelector(sel);
-
 function say(el, text, ok = false) {
   el.textContent = text;
   el.className = ok ? "ok" : "error";
-}
-
-function cell(row, text) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  row.appendChild(td);
-  return td;
 }
 
 function paris(iso) {

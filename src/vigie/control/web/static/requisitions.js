@@ -11,12 +11,6 @@ function say(text, isError = false, id = "rq-message") {
 
 const local = (iso) => new Date(iso).toLocaleString("fr-FR");
 
-function cell(tr, content) {
-  const td = document.createElement("td");
-  if (typeof content === "string") td.textContent = content; else td.appendChild(content);
-  tr.appendChild(td);
-}
-
 async function refreshExports() {
   const body = document.getElementById("ex-list");
   body.innerHTML = "";

@@ -3,19 +3,10 @@
 // Every action is checked again by the API; this page only shows what it allows.
 "use strict";
 
-const $ = (sel) => document.querySelector(sel);
-
 function say(text, ok = false) {
   const p = $("#rights-message");
   p.textContent = text;
   p.className = ok ? "ok" : "error";
-}
-
-function cell(row, text) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  row.appendChild(td);
-  return td;
 }
 
 function paris(iso) {
