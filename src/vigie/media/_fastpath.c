@@ -13,14 +13,19 @@
  *           packing, so one Python thread per camera costs one short GIL
  *           acquisition per frame.
  *
+ * And, for exports, scan_fragments (index a recorded segment file) and
+ * gather (copy its samples into a write buffer).
+ *
  * Layout of a fragment (byte for byte what fmp4.media_segment writes for one sample):
  *   moof(104) = mfhd(16) + traf(80 = tfhd(16) + tfdt v1(20) + trun v1(36))
  *   mdat(8 + payload)
  */
 #define PY_SSIZE_T_CLEAN
+#define _GNU_SOURCE /* sync_file_range */
 #include <Python.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -1262,9 +1267,171 @@ static PyObject *luma_blocks(PyObject *Py_UNUSED(module), PyObject *args)
     return out;
 }
 
+/* ------------------------------------------------- export: scan and gather */
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* scan_fragments(data, pos, end) -> (pos, dts, duration, size, offset, cts, sync)
+ *
+ * Index the fragments from ``pos`` laid out as the recorder writes them (the
+ * Packer's one-sample moof + mdat, see the top of this file) and stop where
+ * that layout stops (end of data, a truncated fragment, any other box).
+ * Arrays come back as native-endian bytes: int64 decode times (source
+ * timescale, absolute), int64 durations, uint32 sizes, int64 data offsets,
+ * int32 composition offsets, and one byte per sample, 1 for a sync sample. */
+static PyObject *scan_fragments(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *obj;
+    Py_ssize_t pos, end;
+    if (!PyArg_ParseTuple(args, "Onn", &obj, &pos, &end)) return NULL;
+    Py_buffer v;
+    if (PyObject_GetBuffer(obj, &v, PyBUF_SIMPLE) < 0) return NULL;
+    if (end > v.len) end = v.len;
+    if (pos < 0) pos = 0;
+    const uint8_t *d = v.buf;
+    /* count first, then fill: no reallocation */
+    Py_ssize_t n = 0, p = pos;
+    Py_BEGIN_ALLOW_THREADS
+    while (p + HEADER_BYTES <= end) {
+        const uint8_t *h = d + p;
+        uint32_t mdat = get_be32(h + 104);
+        if (get_be32(h) != 104 || memcmp(h + 4, "moof", 4) != 0 || memcmp(h + 72, "trun", 4) != 0 ||
+            get_be32(h + 76) != 0x01000F01u || get_be32(h + 80) != 1 || get_be32(h + 84) != HEADER_BYTES ||
+            memcmp(h + 108, "mdat", 4) != 0 || mdat != 8u + get_be32(h + 92) ||
+            get_be32(h + 40) != 0x020000u || p + 104 + (Py_ssize_t)mdat > end)
+            break;
+        n++;
+        p += 104 + (Py_ssize_t)mdat;
+    }
+    Py_END_ALLOW_THREADS
+    PyObject *dts = PyBytes_FromStringAndSize(NULL, n * 8);
+    PyObject *dur = PyBytes_FromStringAndSize(NULL, n * 8);
+    PyObject *size = PyBytes_FromStringAndSize(NULL, n * 4);
+    PyObject *off = PyBytes_FromStringAndSize(NULL, n * 8);
+    PyObject *cts = PyBytes_FromStringAndSize(NULL, n * 4);
+    PyObject *sync = PyBytes_FromStringAndSize(NULL, n);
+    if (!dts || !dur || !size || !off || !cts || !sync) {
+        Py_XDECREF(dts); Py_XDECREF(dur); Py_XDECREF(size);
+        Py_XDECREF(off); Py_XDECREF(cts); Py_XDECREF(sync);
+        PyBuffer_Release(&v);
+        return NULL;
+    }
+    int64_t *o_dts = (int64_t *)PyBytes_AS_STRING(dts), *o_dur = (int64_t *)PyBytes_AS_STRING(dur);
+    uint32_t *o_size = (uint32_t *)PyBytes_AS_STRING(size);
+    int64_t *o_off = (int64_t *)PyBytes_AS_STRING(off);
+    int32_t *o_cts = (int32_t *)PyBytes_AS_STRING(cts);
+    uint8_t *o_sync = (uint8_t *)PyBytes_AS_STRING(sync);
+    p = pos;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint8_t *h = d + p;
+        o_dts[i] = (int64_t)(((uint64_t)get_be32(h + 60) << 32) | get_be32(h + 64));
+        o_dur[i] = get_be32(h + 88);
+        o_size[i] = get_be32(h + 92);
+        o_off[i] = p + HEADER_BYTES;
+        o_cts[i] = (int32_t)get_be32(h + 100);
+        o_sync[i] = (get_be32(h + 96) & 0x00010000u) ? 0 : 1;
+        p += 104 + (Py_ssize_t)get_be32(h + 104);
+    }
+    PyBuffer_Release(&v);
+    return Py_BuildValue("nNNNNNN", p, dts, dur, size, off, cts, sync);
+}
+
+/* gather(dst, dst_pos, src, offsets, sizes, k, end, skip) -> (k, skip, dst_pos)
+ *
+ * Copy samples k..end-1 of ``src`` (int64 ``offsets``, uint32 ``sizes``) one
+ * after the other into ``dst`` from ``dst_pos``, the first from its byte
+ * ``skip``, until ``dst`` is full or the samples are done; return where to go
+ * on. The GIL is released while copying. */
+static PyObject *gather(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *o_dst, *o_src, *o_off, *o_size;
+    Py_ssize_t dpos, k, end, skip;
+    if (!PyArg_ParseTuple(args, "OnOOOnnn", &o_dst, &dpos, &o_src, &o_off, &o_size, &k, &end, &skip))
+        return NULL;
+    Py_buffer dst, src, off, size;
+    if (PyObject_GetBuffer(o_dst, &dst, PyBUF_WRITABLE) < 0) return NULL;
+    if (PyObject_GetBuffer(o_src, &src, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&dst);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(o_off, &off, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&dst);
+        PyBuffer_Release(&src);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(o_size, &size, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&dst);
+        PyBuffer_Release(&src);
+        PyBuffer_Release(&off);
+        return NULL;
+    }
+    const int64_t *offsets = off.buf;
+    const uint32_t *sizes = size.buf;
+    Py_ssize_t count = off.len / 8;
+    int bad = k < 0 || end > count || size.len / 4 < end || dpos < 0 || dpos > dst.len || skip < 0;
+    for (Py_ssize_t i = k; !bad && i < end; i++)
+        if (offsets[i] < 0 || offsets[i] + (int64_t)sizes[i] > (int64_t)src.len) bad = 1;
+    if (bad) {
+        PyBuffer_Release(&dst);
+        PyBuffer_Release(&src);
+        PyBuffer_Release(&off);
+        PyBuffer_Release(&size);
+        PyErr_SetString(PyExc_ValueError, "gather: a sample lies outside its source or the arguments are out of range");
+        return NULL;
+    }
+    uint8_t *out = dst.buf;
+    const uint8_t *in = src.buf;
+    Py_BEGIN_ALLOW_THREADS
+    while (k < end && dpos < dst.len) {
+        Py_ssize_t left = (Py_ssize_t)sizes[k] - skip, room = dst.len - dpos;
+        Py_ssize_t take = left < room ? left : room;
+        memcpy(out + dpos, in + offsets[k] + skip, (size_t)take);
+        dpos += take;
+        if (take == left) {
+            k++;
+            skip = 0;
+        } else {
+            skip += take;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&off);
+    PyBuffer_Release(&size);
+    return Py_BuildValue("nnn", k, skip, dpos);
+}
+
+/* start_writeback(fd, offset, length): ask the kernel to start writing that
+ * range of a file to disk now (sync_file_range, SYNC_FILE_RANGE_WRITE), so a
+ * final fsync has little left to wait for. Does not wait; no-op where the
+ * file system does not support it. */
+static PyObject *start_writeback(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    int fd;
+    long long offset, length;
+    if (!PyArg_ParseTuple(args, "iLL", &fd, &offset, &length)) return NULL;
+    int r;
+    Py_BEGIN_ALLOW_THREADS
+    r = sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
+    Py_END_ALLOW_THREADS
+    if (r != 0 && errno != EINVAL && errno != ESPIPE && errno != ENOSYS)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_functions[] = {
+    {"start_writeback", start_writeback, METH_VARARGS,
+     "start_writeback(fd, offset, length): start writing that range to disk, without waiting."},
     {"luma_blocks", luma_blocks, METH_VARARGS,
      "luma_blocks(plane, k, limited_range) -> bytearray of the float32 k x k block means."},
+    {"scan_fragments", scan_fragments, METH_VARARGS,
+     "scan_fragments(data, pos, end) -> (pos, dts, duration, size, offset, cts, sync): one-sample fragments indexed."},
+    {"gather", gather, METH_VARARGS,
+     "gather(dst, dst_pos, src, offsets, sizes, k, end, skip) -> (k, skip, dst_pos): samples copied into dst."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -39,3 +39,18 @@ class RtpReader:
     def counters(self) -> dict[str, int | float | None]: ...
 
 def luma_blocks(plane: object, k: int, limited_range: bool, /) -> bytearray: ...
+def scan_fragments(
+    data: object, pos: int, end: int, /
+) -> tuple[int, bytes, bytes, bytes, bytes, bytes, bytes]: ...
+def gather(
+    dst: object,
+    dst_pos: int,
+    src: object,
+    offsets: object,
+    sizes: object,
+    k: int,
+    end: int,
+    skip: int,
+    /,
+) -> tuple[int, int, int]: ...
+def start_writeback(fd: int, offset: int, length: int, /) -> None: ...

@@ -131,15 +131,6 @@ def media_segment(sequence: int, base_dts_90k: int, samples: Sequence[Sample]) -
     return moof + struct.pack(">I4s", 8 + len(payload), b"mdat") + payload
 
 
-# moof(mfhd, traf(tfhd, tfdt v1, trun v1 with one sample)) + mdat header: the layout
-# the C packer writes; the export writer reads recorded fragments back with it.
-ONE_SAMPLE_HEADER = struct.Struct(
-    ">I4s" + "I4sII" + "I4s" + "I4sII" + "I4sIQ" + "I4sIIi" + "IIIi" + "I4s"
-)
-_ONE_SAMPLE_MOOF_SIZE = 104
-ONE_SAMPLE_HEADER_BYTES = _ONE_SAMPLE_MOOF_SIZE + 8  # moof + mdat header
-
-
 def iter_boxes(
     data: bytes, start: int = 0, end: int | None = None
 ) -> Iterator[tuple[bytes, int, int]]:

@@ -69,7 +69,9 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_signed(directory: Path, manifest: dict[str, Any], key: Ed25519PrivateKey) -> Path:
+def write_signed(
+    directory: Path, manifest: dict[str, Any], key: Ed25519PrivateKey, *, durable: bool = True
+) -> Path:
     body = canonical(manifest)
     doc = {
         "manifest": manifest,
@@ -77,7 +79,18 @@ def write_signed(directory: Path, manifest: dict[str, Any], key: Ed25519PrivateK
         "public_key_pem": public_pem(key),
     }
     path = directory / MANIFEST_NAME
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    data = (json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    with path.open("wb") as f:
+        f.write(data)
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
+    if durable:  # the directory entries of the video and the manifest
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     return path
 
 

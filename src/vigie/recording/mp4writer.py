@@ -13,9 +13,9 @@ wall-clock range; ``write_mp4`` writes a standard, non-fragmented MP4 with the
   file keeps the real duration);
 - a ``tx3g`` subtitle track, one sample a second (date, time, place);
 - ``udta`` metadata (title, comment, encoder, ISO 6709 location);
-- one ``mdat``, copied from the mapped source files through a buffer,
-  interleaved one second of video then its subtitle, hashed (SHA-256) as it
-  is written so the file is never read back.
+- one ``mdat``, copied from the mapped source files through write blocks,
+  interleaved one second of video then its subtitle, hashed (SHA-256) on a
+  second thread as it is written so the file is never read back.
 """
 
 from __future__ import annotations
@@ -24,16 +24,21 @@ import hashlib
 import itertools
 import mmap
 import os
+import queue
 import struct
 import sys
+import threading
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from vigie.media._fastpath import gather, scan_fragments, start_writeback
 from vigie.media.fmp4 import (
-    ONE_SAMPLE_HEADER,
-    ONE_SAMPLE_HEADER_BYTES,
     TIMESCALE_90K,
     UNITY_MATRIX,
     box,
@@ -46,7 +51,8 @@ SUBTITLE_TIMESCALE = 1000
 VIDEO_TRACK, SUBTITLE_TRACK = 1, 2
 _EPOCH_1904 = 2_082_844_800  # seconds from 1904-01-01 (MP4 epoch) to 1970-01-01
 _U32 = 0xFFFF_FFFF
-_BUFFER_BYTES = 1 << 18  # the copy buffer: small enough to stay in cache
+_BLOCK_BYTES = 1 << 20  # one write and one hash update each
+_WRITEBACK_BYTES = 8 << 20  # durable exports: disk writeback started every 8 MiB
 _SAMPLE_NON_SYNC = 0x00010000  # sample_is_non_sync_sample in the sample flags
 # tx3g sample entry body after the data reference index: display flags,
 # centred at the bottom, background 000000ff, default text box and style
@@ -128,7 +134,7 @@ def _parse(path: Path, start_ms: int, data: mmap.mmap, end: int) -> Segment:
         pos += size
     if seg is None:
         raise SegmentError(f"{path.name}: no moov")
-    dts_raw: list[int] = []  # source timescale, absolute
+    dts_raw = array("q")  # source timescale, absolute
     while pos + 8 <= end:
         pos = _recorder_run(seg, data, pos, end, dts_raw)
         if pos + 8 > end:
@@ -151,52 +157,23 @@ def _parse(path: Path, start_ms: int, data: mmap.mmap, end: int) -> Segment:
         seg.duration = array("q", (d * TIMESCALE_90K // timescale for d in seg.duration))
         seg.cts = array("i", (c * TIMESCALE_90K // timescale for c in seg.cts))
     if dts_raw:
-        first = dts_raw[0]
-        seg.dts = array("q", ((d - first) * TIMESCALE_90K // timescale for d in dts_raw))
+        rel = np.frombuffer(dts_raw, dtype=np.int64) - dts_raw[0]
+        if timescale != TIMESCALE_90K:
+            rel = rel * TIMESCALE_90K // timescale
+        seg.dts.frombytes(rel.tobytes())
     return seg
 
 
-def _recorder_run(seg: Segment, data: mmap.mmap, pos: int, end: int, dts_raw: list[int]) -> int:
+def _recorder_run(seg: Segment, data: mmap.mmap, pos: int, end: int, dts_raw: array[int]) -> int:
     """Index the fragments from ``pos`` laid out as the recorder writes them
-    (moof(mfhd, traf(tfhd, tfdt v1, trun of one sample)) + mdat, one unpack each);
-    return where that layout stops."""
-    unpack = ONE_SAMPLE_HEADER.unpack_from
-    header = ONE_SAMPLE_HEADER_BYTES
-    dts: list[int] = []
-    durations: list[int] = []
-    sizes: list[int] = []
-    offsets: list[int] = []
-    cts: list[int] = []
-    sync = bytearray()
-    while pos + header <= end:
-        h = unpack(data, pos)
-        if not (
-            h[1] == b"moof"
-            and h[0] == 104
-            and h[17] == b"trun"
-            and h[18] == 0x01000F01
-            and h[19] == 1
-            and h[20] == header
-            and h[26] == b"mdat"
-            and h[25] == 8 + h[22]
-            and h[10] == 0x020000
-        ):
-            break
-        nxt = pos + 104 + h[25]
-        if nxt > end:
-            break
-        dts.append(h[15])
-        durations.append(h[21])
-        sizes.append(h[22])
-        offsets.append(pos + header)
-        cts.append(h[24])
-        sync.append(0 if h[23] & _SAMPLE_NON_SYNC else 1)
-        pos = nxt
-    dts_raw += dts
-    seg.duration.extend(durations)
-    seg.size.extend(sizes)
-    seg.offset.extend(offsets)
-    seg.cts.extend(cts)
+    (moof(mfhd, traf(tfhd, tfdt v1, trun of one sample)) + mdat), in C; return
+    where that layout stops."""
+    pos, dts, durations, sizes, offsets, cts, sync = scan_fragments(data, pos, end)
+    dts_raw.frombytes(dts)
+    seg.duration.frombytes(durations)
+    seg.size.frombytes(sizes)
+    seg.offset.frombytes(offsets)
+    seg.cts.frombytes(cts)
     seg.sync += sync
     return pos
 
@@ -242,7 +219,7 @@ def _child(buf: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | N
 
 
 def _parse_moof(
-    seg: Segment, data: mmap.mmap, moof: int, moof_end: int, mdat_end: int, dts_raw: list[int]
+    seg: Segment, data: mmap.mmap, moof: int, moof_end: int, mdat_end: int, dts_raw: array[int]
 ) -> None:
     """Any one-track moof: tfhd defaults, tfdt, one or more truns."""
     buf = data[moof:moof_end]
@@ -335,6 +312,17 @@ class Selection:
             seg.close()
 
 
+def _increasing(t: npt.NDArray[np.int64], after: int) -> array[int]:
+    """``t`` made strictly increasing and above ``after``, each value raised as
+    little as needed (files that overlap on the wall clock):
+    ``f[i] = max(t[i], f[i-1] + 1)``, computed as a running maximum of ``t[i] - i``."""
+    steps = np.arange(len(t), dtype=np.int64)
+    g = np.maximum.accumulate(np.maximum(t - steps, after + 1))
+    out = array("q")
+    out.frombytes((g + steps).tobytes())
+    return out
+
+
 def select(segments: Sequence[Segment], start_ms: int, end_ms: int) -> Selection | None:
     """Samples in ``[start_ms, end_ms)`` from the keyframe at or before ``start_ms``.
 
@@ -349,32 +337,31 @@ def select(segments: Sequence[Segment], start_ms: int, end_ms: int) -> Selection
     origin_dts = 0
     last_t = -1
     for seg in segments:
-        n = len(seg)
         begin = 0
         if first_ms is None:
-            keys = [i for i in range(n) if seg.sync[i]]
-            before = [i for i in keys if seg.start_ms + seg.rel_ms(i) <= start_ms]
-            if not keys:
+            keys = np.flatnonzero(np.frombuffer(seg.sync, dtype=np.uint8))
+            if not len(keys):
                 seg.close()
                 continue
-            begin = before[-1] if before else keys[0]
+            # rel_ms(i) <= X  <=>  dts[i] < 90 (X + 1): decode times in 90 kHz, X in ms
+            limit = (start_ms - seg.start_ms + 1) * (TIMESCALE_90K // 1000)
+            before = keys[np.frombuffer(seg.dts, dtype=np.int64)[keys] < limit]
+            begin = int(before[-1]) if len(before) else int(keys[0])
             first_ms = seg.start_ms + seg.rel_ms(begin)
             origin_ms, origin_dts = seg.start_ms, seg.dts[begin]
-        stop = begin
-        while stop < n and seg.start_ms + seg.rel_ms(stop) < end_ms:
-            stop += 1
+        # the first sample at or after end_ms: rel_ms(i) < X  <=>  dts[i] < 90 X
+        dts = np.frombuffer(seg.dts, dtype=np.int64)
+        stop = begin + int(
+            np.searchsorted(dts[begin:], (end_ms - seg.start_ms) * (TIMESCALE_90K // 1000))
+        )
         if stop == begin:
             seg.close()
             continue
         seg.keep(begin, stop)
         shift = (seg.start_ms - origin_ms) * TIMESCALE_90K // 1000 - origin_dts
-        t = array("q", (d + shift for d in seg.dts))
-        for i, v in enumerate(t):  # files that overlap on the wall clock: stay increasing
-            if v <= last_t:
-                t[i] = v = last_t + 1
-            last_t = v
         kept.append(seg)
-        times.append(t)
+        times.append(_increasing(np.frombuffer(seg.dts, dtype=np.int64) + shift, last_t))
+        last_t = times[-1][-1]
     if first_ms is None or not kept:
         return None
     last_seg, last_times = kept[-1], times[-1]
@@ -412,21 +399,15 @@ def _be(values: Iterable[int], code: str = "I") -> bytes:
     return a.tobytes()
 
 
-def _runs(values: Iterator[int]) -> tuple[list[int], int]:
+def _runs(values: npt.NDArray[np.integer[Any]]) -> tuple[list[int], int]:
     """Run-length pairs [count, value, count, value...] and how many runs."""
-    out: list[int] = []
-    prev: int | None = None
-    count = 0
-    for v in values:
-        if v == prev:
-            count += 1
-            continue
-        if prev is not None:
-            out += (count, prev)
-        prev, count = v, 1
-    if prev is not None:
-        out += (count, prev)
-    return out, len(out) // 2
+    if not len(values):
+        return [], 0
+    starts = np.flatnonzero(np.diff(values, prepend=values[0] - 1))
+    pairs = np.empty(2 * len(starts), dtype=np.int64)
+    pairs[0::2] = np.diff(starts, append=len(values))
+    pairs[1::2] = values[starts]
+    return pairs.tolist(), len(starts)
 
 
 def _lang(code: str) -> int:
@@ -557,8 +538,12 @@ def write_mp4(
     *,
     subtitle: Callable[[int], str],
     tags: Tags,
+    durable: bool = True,
 ) -> Written:
-    """Write ``sel`` to ``out``; ``subtitle(ms)`` gives the text of the second at ``ms``."""
+    """Write ``sel`` to ``out``; ``subtitle(ms)`` gives the text of the second at ``ms``.
+
+    ``durable``: on disk (``fsync``) when this returns; False only where a
+    benchmark measures the page-cache path alone."""
     video, subs = _Track(), _Track()
     sub_texts: list[bytes] = []
     span_ms = sel.end_ms - sel.first_ms
@@ -588,23 +573,20 @@ def write_mp4(
     sizes_all = video.sizes
     for si, (seg, t) in enumerate(zip(sel.segments, sel.times, strict=True)):
         sizes_all.extend(seg.size)
-        n = len(seg)
-        i = 0
-        while i < n:
-            second = t[i] // TIMESCALE_90K
+        second_of = np.frombuffer(t, dtype=np.int64) // TIMESCALE_90K
+        starts = np.flatnonzero(np.diff(second_of, prepend=-1))  # a chunk per second
+        ends = [*starts[1:].tolist(), len(seg)]
+        csum = np.cumsum(np.frombuffer(seg.size, dtype=np.uint32), dtype=np.int64).tolist()
+        for i, j in zip(starts.tolist(), ends, strict=True):
+            second = int(second_of[i])
             while next_sub < seconds and next_sub <= second:
                 subs.chunk(pos, 1)
                 plan.append((-1, next_sub, 0))
                 pos += len(sub_texts[next_sub])
                 next_sub += 1
-            limit = (second + 1) * TIMESCALE_90K
-            j = i + 1
-            while j < n and t[j] < limit:
-                j += 1
             video.chunk(pos, j - i, entry_of[si])
             plan.append((si, i, j))
-            pos += sum(seg.size[i:j])
-            i = j
+            pos += csum[j - 1] - (csum[i - 1] if i else 0)
     while next_sub < seconds:
         subs.chunk(pos, 1)
         plan.append((-1, next_sub, 0))
@@ -614,11 +596,11 @@ def write_mp4(
 
     created = _mp4_time(sel.first_ms)
     duration_ms = sel.end_90k * MOVIE_TIMESCALE // TIMESCALE_90K
-    all_times = [v for t in sel.times for v in t]
-    durations = (b - a for a, b in zip(all_times, [*all_times[1:], sel.end_90k], strict=True))
-    stts_runs, stts_n = _runs(durations)
-    cts = [c for seg in sel.segments for c in seg.cts]
-    sync = [i + 1 for i, s in enumerate(b"".join(bytes(seg.sync) for seg in sel.segments)) if s]
+    all_times = np.concatenate([np.frombuffer(t, dtype=np.int64) for t in sel.times])
+    stts_runs, stts_n = _runs(np.diff(all_times, append=sel.end_90k))
+    cts = np.concatenate([np.frombuffer(seg.cts, dtype=np.int32) for seg in sel.segments])
+    flags = np.frombuffer(b"".join(seg.sync for seg in sel.segments), dtype=np.uint8)
+    sync = (np.flatnonzero(flags) + 1).tolist()
     first = sel.segments[0]
 
     def moov(base: int, wide: bool) -> bytes:
@@ -626,12 +608,10 @@ def write_mp4(
             stsd,
             full_box(b"stts", 0, 0, struct.pack(">I", stts_n), _be(stts_runs)),
         ]
-        if any(cts):
-            runs, n = _runs(iter(cts))
-            table = b"".join(
-                struct.pack(">Ii", c, v) for c, v in zip(runs[::2], runs[1::2], strict=True)
-            )
-            version = 1 if min(cts) < 0 else 0
+        if cts.any():
+            runs, n = _runs(cts)
+            table = np.array(runs, dtype=">i4").tobytes()  # count (< 2**31), offset
+            version = 1 if cts.min() < 0 else 0
             vtables.append(full_box(b"ctts", version, 0, struct.pack(">I", n), table))
         if len(sync) < sel.frames:
             vtables.append(full_box(b"stss", 0, 0, struct.pack(">I", len(sync)), _be(sync)))
@@ -639,7 +619,7 @@ def write_mp4(
         vtrak = box(
             b"trak",
             _tkhd(VIDEO_TRACK, created, duration_ms, first.width, first.height),
-            _elst(duration_ms, cts[0]),
+            _elst(duration_ms, int(cts[0])),
             box(
                 b"mdia",
                 _mdhd(created, TIMESCALE_90K, sel.end_90k, "und"),
@@ -691,60 +671,95 @@ def write_mp4(
         base = len(ftyp) + len(moov(0, wide)) + len(mdat_header)
     head = ftyp + moov(base, wide) + mdat_header
     assert len(head) == base
-    return _copy(out, head, sel, plan, sub_texts, base + payload)
+    return _copy(out, head, sel, plan, sub_texts, base + payload, durable)
 
 
-class _Sink:
-    """Sequential writer through one 256 KiB buffer, hashed as it goes.
+class _HashedWriter:
+    """Sequential writer through a ring of 1 MiB blocks, hashed on a second thread.
 
-    Samples are gathered into the buffer (one ``memcpy`` each), which is hashed
-    while still in cache and written with one ``write``: as fast as a plain
-    copy, where thousands of small writes (or a ``writev`` of as many pieces)
-    measured half as fast. Hashing on a second thread was tried: slower on the
-    shared 2-core machine (hand-overs wait for a core), see the design note.
+    Samples are gathered into the current block in C (``gather``, one
+    ``memcpy`` each, GIL released); a full block is handed to the hashing
+    thread and written with one ``write``. SHA-256 (OpenSSL, ~1.5 GB/s here
+    with SHA-NI) is the slowest step and is sequential by nature; on its own
+    thread it runs while the next blocks are gathered and written, so an export
+    costs about one hash pass instead of hash + copy. Both threads hold the GIL
+    only between blocks. ``durable``: the disk's writeback is started every
+    8 MiB as the file is written and ``finish`` ends with ``fsync``, so the
+    wait for the disk overlaps the hashing.
     """
 
-    def __init__(self, fd: int) -> None:
+    def __init__(
+        self, fd: int, *, durable: bool, blocks: int = 4, block_bytes: int = _BLOCK_BYTES
+    ) -> None:
         self._fd = fd
+        self._durable = durable
+        self._flushed = 0  # bytes handed to the disk's writeback so far
         self._digest = hashlib.sha256()
-        self._buf = bytearray(_BUFFER_BYTES)
-        self._view = memoryview(self._buf)
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+        for _ in range(blocks):
+            self._free.put(bytearray(block_bytes))
+        self._block = self._free.get()
+        self._size = block_bytes
         self._pos = 0
         self.written = 0
+        self._thread = threading.Thread(target=self._hash, name="export-sha256", daemon=True)
+        self._thread.start()
 
-    def add(self, data: bytes | memoryview) -> None:
-        n = len(data)
-        pos = self._pos
-        if pos + n <= _BUFFER_BYTES:
-            self._view[pos : pos + n] = data
-            self._pos = pos + n
-            return
-        view = memoryview(data)  # more than what is left: fill, write, go on
+    def _hash(self) -> None:
+        while (item := self._full.get()) is not None:
+            block, n = item
+            with memoryview(block) as view, view[:n] as data:
+                self._digest.update(data)
+            self._free.put(block)
+
+    def add(self, data: bytes) -> None:
+        view = memoryview(data)
         while view:
-            take = min(_BUFFER_BYTES - self._pos, len(view))
-            self._view[self._pos : self._pos + take] = view[:take]
+            take = min(self._size - self._pos, len(view))
+            self._block[self._pos : self._pos + take] = view[:take]
             self._pos += take
             view = view[take:]
-            if self._pos == _BUFFER_BYTES:
-                self._flush()
+            if self._pos == self._size:
+                self._ship()
 
-    def _flush(self) -> None:
-        with self._view[: self._pos] as data:
-            self._digest.update(data)
-            rest = data
+    def samples(
+        self, src: mmap.mmap | bytes, offsets: array[int], sizes: array[int], a: int, b: int
+    ) -> None:
+        """Add samples ``[a, b)`` of a mapped segment file."""
+        skip = 0
+        while a < b:
+            a, skip, self._pos = gather(self._block, self._pos, src, offsets, sizes, a, b, skip)
+            if self._pos == self._size:
+                self._ship()
+
+    def _ship(self) -> None:
+        block, n = self._block, self._pos
+        self._full.put((block, n))  # hashed while it is written
+        with memoryview(block) as view, view[:n] as rest:
             while rest:
-                n = os.write(self._fd, rest)
-                self.written += n
-                rest = rest[n:]
+                w = os.write(self._fd, rest)
+                self.written += w
+                rest = rest[w:]
+        if self._durable and self.written - self._flushed >= _WRITEBACK_BYTES:
+            start_writeback(self._fd, self._flushed, self.written - self._flushed)
+            self._flushed = self.written
+        self._block = self._free.get()
         self._pos = 0
 
     def finish(self) -> str:
-        self._flush()
-        self._view.release()
+        """Write what is left, wait for the hash; with ``durable``, for the disk too."""
+        if self._pos:
+            self._ship()
+        self.close()
+        if self._durable:
+            os.fsync(self._fd)
         return self._digest.hexdigest()
 
     def close(self) -> None:
-        self._view.release()
+        if self._thread.is_alive():
+            self._full.put(None)
+            self._thread.join()
 
 
 def _copy(
@@ -754,29 +769,24 @@ def _copy(
     plan: list[tuple[int, int, int]],
     sub_texts: list[bytes],
     total: int,
+    durable: bool,
 ) -> Written:
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # as the manifest: umask
-    sink = _Sink(fd)
-    view = memoryview(b"")  # of the current source mapping
+    sink = _HashedWriter(fd, durable=durable)
+    last_use = {si: k for k, (si, _, _) in enumerate(plan) if si >= 0}
     try:
         sink.add(head)
-        current = -1
-        for si, a, b in plan:
+        for k, (si, a, b) in enumerate(plan):
             if si < 0:
                 sink.add(sub_texts[a])
                 continue
             seg = sel.segments[si]
-            if si != current:
-                assert seg.data is not None
-                view.release()
-                view, current = memoryview(seg.data), si
-            offs, sizes = seg.offset, seg.size
-            for k in range(a, b):
-                o = offs[k]
-                sink.add(view[o : o + sizes[k]])
+            assert seg.data is not None
+            sink.samples(seg.data, seg.offset, seg.size, a, b)
+            if last_use[si] == k:
+                seg.close()  # copied: unmapped now rather than after the hash
         sha256 = sink.finish()
     finally:
-        view.release()  # a mapping cannot be closed while a view of it exists
         sink.close()
         os.close(fd)
     if sink.written != total:

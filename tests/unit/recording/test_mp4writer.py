@@ -12,15 +12,18 @@ import json
 import os
 import struct
 import subprocess
+from array import array
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
 from tests.unit.recording.helpers import make_camera
 from vigie.cli.main import main
+from vigie.media._fastpath import gather
 from vigie.media.fragmenter import H264Fragmenter
 from vigie.media.recorder import StreamRecorder
 from vigie.recording import index, manifest
@@ -354,18 +357,61 @@ def test_export_flipped_byte_in_moov_detected(
     assert not result.ok and "video.mp4" in result.problems[0]
 
 
-def test_sink_pieces_larger_than_its_buffer(tmp_path: Path) -> None:
-    pieces = [
-        bytes([i]) * n
-        for i, n in enumerate((10, mp4._BUFFER_BYTES - 5, 3 * mp4._BUFFER_BYTES + 7, 1))
-    ]
-    out = tmp_path / "sink.bin"
+@pytest.mark.parametrize("durable", [True, False])
+def test_hashed_writer_across_blocks(tmp_path: Path, durable: bool) -> None:
+    """Pieces and samples larger than a block, split across blocks, in order."""
+    block = 4096
+    src = bytes(range(256)) * 200  # 51,200 bytes "file"
+    # samples of every size class: tiny, across one boundary, several blocks, exact
+    offsets = array("q", [0, 100, 5000, 20_000, 40_000, 44_096])
+    sizes = array("I", [7, 4_500, 14_000, 3 * block + 5, block, 1])
+    out = tmp_path / "w.bin"
     fd = os.open(out, os.O_WRONLY | os.O_CREAT, 0o600)
-    sink = mp4._Sink(fd)
-    for p in pieces:
-        sink.add(memoryview(p))
+    sink = mp4._HashedWriter(fd, durable=durable, blocks=2, block_bytes=block)
+    sink.add(b"head" * 1500)  # 6,000 bytes: over a block
+    sink.samples(src, offsets, sizes, 0, 4)  # any buffer: the export passes mmaps
+    sink.add(b"subtitle")
+    sink.samples(src, offsets, sizes, 4, 6)
     digest = sink.finish()
     os.close(fd)
-    whole = b"".join(pieces)
-    assert out.read_bytes() == whole and sink.written == len(whole)
-    assert digest == hashlib.sha256(whole).hexdigest()
+    pieces = [src[o : o + n] for o, n in zip(offsets, sizes, strict=True)]
+    expected = b"head" * 1500 + b"".join(pieces[:4]) + b"subtitle" + b"".join(pieces[4:])
+    assert out.read_bytes() == expected and sink.written == len(expected)
+    assert digest == hashlib.sha256(expected).hexdigest()
+
+
+def test_gather_refuses_samples_outside_their_source() -> None:
+    dst = bytearray(16)
+    with pytest.raises(ValueError, match="outside"):
+        gather(dst, 0, b"0123456789", array("q", [4]), array("I", [7]), 0, 1, 0)
+    with pytest.raises(ValueError, match="outside"):
+        gather(dst, 0, b"0123456789", array("q", [0]), array("I", [1]), 0, 2, 0)
+    assert gather(dst, 14, b"0123456789", array("q", [2]), array("I", [5]), 0, 1, 0) == (0, 2, 16)
+    assert dst[14:] == b"23"
+
+
+def test_c_scan_matches_the_generic_parser(
+    h264_units: list[tuple[bytes, int, int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorder layout read in C gives the same samples as the box-by-box parser."""
+    root = tmp_path / "rec"
+    record_clip(root, h264_units, T0, 3)
+    path = sorted((root / "1").iterdir())[0]
+    fast = mp4.read_segment(path, 0)
+    monkeypatch.setattr(mp4, "_recorder_run", lambda seg, data, pos, end, dts_raw: pos)
+    slow = mp4.read_segment(path, 0)
+    try:
+        assert len(fast) == len(slow) > 0
+        for name in ("dts", "duration", "size", "offset", "cts", "sync"):
+            assert getattr(fast, name) == getattr(slow, name), name
+        assert 0 in fast.sync and 1 in fast.sync and any(fast.cts)  # B-frames, GOP 1 s
+    finally:
+        fast.close()
+        slow.close()
+
+
+def test_increasing_raises_only_what_overlaps() -> None:
+    t = np.array([5, 6, 6, 3, 10, 11], dtype=np.int64)
+    assert list(mp4._increasing(t, -1)) == [5, 6, 7, 8, 10, 11]
+    assert list(mp4._increasing(t, 8)) == [9, 10, 11, 12, 13, 14]
+    assert list(mp4._increasing(np.array([0], dtype=np.int64), -1)) == [0]
