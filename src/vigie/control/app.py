@@ -48,6 +48,7 @@ EXTRA_ROUTERS: list[tuple[str, str]] = [
     ("vigie.control.api.admin_reports", "router"),
     ("vigie.control.admin_pages", "router"),
     ("vigie.control.api.recording", "router"),
+    ("vigie.control.api.masks", "router"),
     ("vigie.control.api.continuity", "router"),
     ("vigie.control.continuity_pages", "router"),
 ]

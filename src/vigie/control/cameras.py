@@ -121,6 +121,7 @@ def to_out(camera: Camera, status: dict[str, StreamStatus]) -> CameraOut:
         enabled=camera.enabled,
         created_at=camera.created_at,
         status=status,
+        privacy_masks=list(camera.privacy_masks or []),
     )
 
 

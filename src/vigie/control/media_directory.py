@@ -74,6 +74,8 @@ class MediaDirectory:
                             "url": join_credentials(url, cam.username, cam.password),
                             # recording stops for a commune whose quota cannot be freed
                             "record": cam.commune_insee not in self.recording_stopped_communes,
+                            # painted on snapshots (CSI L251-3)
+                            "privacy_masks": list(cam.privacy_masks or []),
                         }
                     )
         return per_node

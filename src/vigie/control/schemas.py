@@ -124,6 +124,7 @@ class CameraOut(BaseModel):
     enabled: bool
     created_at: datetime
     status: dict[str, StreamStatus] = {}
+    privacy_masks: list[dict[str, Any]] = []
 
 
 class TicketIn(Strict):

@@ -30,9 +30,10 @@ from typing import Any
 import av
 from aiohttp import WSMsgType, web
 
-from vigie.base.errors import Unauthenticated
+from vigie.base.errors import Unauthenticated, VigieError
 from vigie.base.i18n import t
 from vigie.domain import tickets
+from vigie.domain.masks import Mask, masks_from_json, paint_frame, raster
 from vigie.media.fragmenter import Fragment, InitInfo
 from vigie.media.ingest import LIVE_CODECS, StreamSink, StreamWorker
 from vigie.media.live import (
@@ -61,6 +62,7 @@ class StreamDef:
     stream: str
     url: str
     record: bool = True
+    masks: tuple[Mask, ...] = ()  # privacy masks, painted on snapshots
 
     @staticmethod
     def parse(obj: dict[str, Any]) -> StreamDef:
@@ -74,6 +76,7 @@ class StreamDef:
             stream,
             str(obj["url"]),
             bool(obj.get("record", True)),
+            tuple(masks_from_json(obj.get("privacy_masks"))),
         )
 
 
@@ -152,6 +155,8 @@ class MediaServer:
                 if key in self.recorders:
                     self.recorders[key].set_enabled(new.record)
                 self.defs[key] = replace(self.defs[key], record=new.record)
+            if new is not None and new.masks != self.defs[key].masks:
+                self.defs[key] = replace(self.defs[key], masks=new.masks)  # no reconnection
             if key not in by_key or by_key[key] != self.defs[key]:
                 self.workers.pop(key).stop()
                 self.defs.pop(key)
@@ -192,7 +197,7 @@ class MediaServer:
         body = await request.json()
         try:
             wanted = [StreamDef.parse(o) for o in body["streams"]]
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, VigieError) as exc:
             return web.json_response({"error": f"bad stream list: {exc}"}, status=422)
         if len(wanted) > self.max_streams:
             return web.json_response(
@@ -441,7 +446,11 @@ class MediaServer:
                 text=json.dumps({"error": t("live.no_picture")}), content_type="application/json"
             )
         data = stream.init.data + stream.gop[0].data
-        jpeg = await asyncio.get_running_loop().run_in_executor(None, keyframe_to_jpeg, data)
+        d = self.defs.get(ticket.stream_key)
+        masks = list(d.masks) if d is not None else []
+        jpeg = await asyncio.get_running_loop().run_in_executor(
+            None, keyframe_to_jpeg, data, 5, masks
+        )
         return web.Response(
             body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"}
         )
@@ -468,8 +477,9 @@ class MediaServer:
         )
 
 
-def keyframe_to_jpeg(fmp4: bytes, quality: int = 5) -> bytes:
-    """Decode the first frame of a small fMP4 and encode it as JPEG (off the loop)."""
+def keyframe_to_jpeg(fmp4: bytes, quality: int = 5, masks: list[Mask] | None = None) -> bytes:
+    """Decode the first frame of a small fMP4 and encode it as JPEG (off the
+    loop), privacy masks painted black."""
     with av.open(io.BytesIO(fmp4), mode="r") as container:
         frame = next(container.decode(video=0))
     enc = av.CodecContext.create("mjpeg", "w")
@@ -477,7 +487,10 @@ def keyframe_to_jpeg(fmp4: bytes, quality: int = 5) -> bytes:
     enc.pix_fmt = "yuvj420p"
     enc.time_base = frame.time_base or Fraction(1, 25)
     enc.options = {"qmin": str(quality), "qmax": str(quality)}
-    out = b"".join(bytes(p) for p in enc.encode(frame.reformat(format="yuvj420p")))
+    picture = frame.reformat(format="yuvj420p")
+    if masks:
+        paint_frame(picture, raster(masks, picture.width, picture.height))
+    out = b"".join(bytes(p) for p in enc.encode(picture))
     out += b"".join(bytes(p) for p in enc.encode(None))
     return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from vigie.storage.types import UTCDateTime
@@ -71,6 +71,11 @@ class Camera(Base):
     # retention of its recordings and whether its images may be served.
     authorisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("authorisations.id"), nullable=True, index=True
+    )
+    # Privacy masks (CSI L251-3), as checked by domain.masks.parse_masks:
+    # [{"label": str, "points": [[x, y], ...]}], fractions of the picture.
+    privacy_masks: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
