@@ -14,6 +14,7 @@ start; the manifest states the exact range exported and every gap.
 from __future__ import annotations
 
 import calendar
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,9 +26,11 @@ from sqlalchemy.orm import Session
 
 from vigie.base.errors import InvalidArgument, NotFound
 from vigie.base.i18n import t
+from vigie.domain.masks import masks_from_json
 from vigie.recording import manifest as mf
 from vigie.recording import mp4writer as mp4
 from vigie.recording.index import check_range, segments_in, timeline, utc_to_ms
+from vigie.recording.masking import ENCODER, ENCODER_OPTIONS, masked_selection
 from vigie.recording.models import RecordingSegment, Requisition, Transmission
 from vigie.storage import audit
 from vigie.storage.models import Camera
@@ -125,8 +128,13 @@ def export_range(
         place = f"{camera.name}, {camera.site.name}, {camera.commune.name}"
     out_dir.mkdir(parents=True, exist_ok=True)
     video = out_dir / VIDEO_NAME
+    masks = masks_from_json(camera.privacy_masks)
     sel = _select(root, rows, start, end)
+    work = tempfile.TemporaryDirectory(prefix=".masking-", dir=out_dir) if masks else None
+    source = sel
     try:
+        if work is not None:  # privacy masks: every frame painted, H.264 again
+            sel = masked_selection(source, masks, Path(work.name))
         first_ms, end_ms, frames = sel.first_ms, sel.end_ms, sel.frames
         first_utc = datetime.fromtimestamp(first_ms / 1000, start.tzinfo)
         end_utc = datetime.fromtimestamp(end_ms / 1000, start.tzinfo)
@@ -144,6 +152,9 @@ def export_range(
         )
     finally:
         sel.close()
+        source.close()
+        if work is not None:
+            work.cleanup()
     key = mf.load_or_create_key(data_dir)
     manifest: dict[str, Any] = {
         "format": "vigie-export/1",
@@ -163,6 +174,14 @@ def export_range(
         "exported_range_utc": [first_utc.isoformat(), end_utc.isoformat()],
         "gaps_utc": [[g.start_utc.isoformat(), g.end_utc.isoformat()] for g in tl.gaps],
         "frames": frames,
+        # CSI L251-3: areas painted black on every frame (then re-encoded
+        # in H.264); without masks the video is the camera's stream, copied.
+        "privacy_masks": [m.to_json() for m in masks],
+        "video": (
+            {"method": "masked_reencode", "encoder": ENCODER, "options": ENCODER_OPTIONS}
+            if masks
+            else {"method": "stream_copy"}
+        ),
         "created_utc": now.isoformat(),
         "files": [
             {

@@ -179,7 +179,7 @@ def _recorder_run(seg: Segment, data: mmap.mmap, pos: int, end: int, dts_raw: ar
 
 
 def _parse_init(
-    path: Path, start_ms: int, data: mmap.mmap, start: int, end: int
+    path: Path, start_ms: int, data: mmap.mmap | bytes, start: int, end: int
 ) -> tuple[Segment, int]:
     """The first video track's tkhd size, mdhd timescale and stsd box."""
     buf = data[start:end]
@@ -207,8 +207,18 @@ def _parse_init(
                             if got is not None:
                                 stsd = buf[got[0] - 8 : got[1]]
         if is_video and stsd and timescale:
-            return Segment(path, start_ms, stsd, width, height, data), timescale
+            mapped = data if isinstance(data, mmap.mmap) else None
+            return Segment(path, start_ms, stsd, width, height, mapped), timescale
     raise SegmentError(f"{path.name}: no video track in moov")
+
+
+def sample_entry(init: bytes) -> tuple[bytes, int, int]:
+    """The ``stsd`` box and the 16.16 width and height of an init segment's video track."""
+    for kind, a, b in iter_boxes(init):
+        if kind == b"moov":
+            seg, _ = _parse_init(Path("init"), 0, init, a - 8, b)
+            return seg.stsd, seg.width, seg.height
+    raise SegmentError("init segment without moov")
 
 
 def _child(buf: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
@@ -312,7 +322,7 @@ class Selection:
             seg.close()
 
 
-def _increasing(t: npt.NDArray[np.int64], after: int) -> array[int]:
+def strictly_increasing(t: npt.NDArray[np.int64], after: int) -> array[int]:
     """``t`` made strictly increasing and above ``after``, each value raised as
     little as needed (files that overlap on the wall clock):
     ``f[i] = max(t[i], f[i-1] + 1)``, computed as a running maximum of ``t[i] - i``."""
@@ -360,7 +370,7 @@ def select(segments: Sequence[Segment], start_ms: int, end_ms: int) -> Selection
         seg.keep(begin, stop)
         shift = (seg.start_ms - origin_ms) * TIMESCALE_90K // 1000 - origin_dts
         kept.append(seg)
-        times.append(_increasing(np.frombuffer(seg.dts, dtype=np.int64) + shift, last_t))
+        times.append(strictly_increasing(np.frombuffer(seg.dts, dtype=np.int64) + shift, last_t))
         last_t = times[-1][-1]
     if first_ms is None or not kept:
         return None

@@ -3,8 +3,10 @@ from __future__ import annotations
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import av
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +16,7 @@ from vigie.base.errors import InvalidArgument, NotFound
 from vigie.recording import index, manifest
 from vigie.recording.export import add_one_month, export_range
 from vigie.recording.models import Destruction, RecordingSegment, Transmission
-from vigie.storage.models import AuditEntry
+from vigie.storage.models import AuditEntry, Camera
 
 T0 = datetime(2026, 11, 26, 20, 0, 0, tzinfo=UTC)
 
@@ -147,3 +149,49 @@ def test_one_month_clock() -> None:
         2026, 2, 28, 10, tzinfo=UTC
     )
     assert add_one_month(datetime(2026, 12, 5, tzinfo=UTC)) == datetime(2027, 1, 5, tzinfo=UTC)
+
+
+def test_export_of_a_masked_camera_is_painted_and_says_so(
+    db_session: Session, recorded: tuple[Path, int], tmp_path: Path
+) -> None:
+    """Privacy masks (CSI L251-3): every frame of the export painted black in
+    the mask, the rest as recorded; same frames, instants and gap; the
+    manifest names the masks and the re-encoding."""
+    root, cid = recorded
+    kw: dict[str, Any] = dict(
+        root=root, data_dir=tmp_path, camera_id=cid, start=T0 + timedelta(seconds=8),
+        end=T0 + timedelta(seconds=23), now=T0 + timedelta(hours=1), operator="alice",
+        operator_account_id=None, recipient="OPJ Martin", service="Commissariat de Lille",
+        reason="PV 2026/1234",
+    )  # fmt: skip
+    plain = export_range(db_session, out_dir=tmp_path / "plain", **kw)
+    cam = db_session.get(Camera, cid)
+    assert cam is not None
+    window = {"label": "Fenêtre", "points": [[0.5, 0.0], [1.0, 0.0], [1.0, 0.5], [0.5, 0.5]]}
+    cam.privacy_masks = [window]
+    db_session.flush()
+    masked = export_range(db_session, out_dir=tmp_path / "masked", **kw)
+    assert masked.frames == plain.frames
+    assert masked.manifest["privacy_masks"] == [window]
+    assert masked.manifest["video"]["method"] == "masked_reencode"
+    assert (
+        plain.manifest["privacy_masks"] == [] and plain.manifest["video"]["method"] == "stream_copy"
+    )
+    assert manifest.verify(masked.directory).ok
+    assert not [p for p in masked.directory.iterdir() if p.name.startswith(".masking")]
+
+    def frames(path: Path) -> list[tuple[float, np.ndarray]]:  # type: ignore[type-arg]
+        with av.open(str(path)) as c:
+            assert [s.type for s in c.streams] == ["video", "subtitle"]
+            return [(f.time or 0.0, f.to_ndarray(format="gray")) for f in c.decode(video=0)]
+
+    a, b = frames(plain.video), frames(masked.video)
+    # same instants, gap kept (sorted: the fixture's recorded times ignore its B-frames)
+    assert sorted(t for t, _ in a) == pytest.approx([t for t, _ in b], abs=0.001)
+    h, w = a[0][1].shape
+    for (_, pa), (_, pb) in zip(a, b, strict=True):
+        assert (
+            pa[: h // 2 - 4, w // 2 + 4 :].mean() > 20 and pb[: h // 2 - 4, w // 2 + 4 :].max() <= 2
+        )
+        keep = (slice(h // 2 + 4, h), slice(0, w // 2 - 4))  # far from the mask
+        assert np.abs(pa[keep].astype(int) - pb[keep].astype(int)).mean() < 3  # CRF 18

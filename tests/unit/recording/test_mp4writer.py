@@ -412,6 +412,6 @@ def test_c_scan_matches_the_generic_parser(
 
 def test_increasing_raises_only_what_overlaps() -> None:
     t = np.array([5, 6, 6, 3, 10, 11], dtype=np.int64)
-    assert list(mp4._increasing(t, -1)) == [5, 6, 7, 8, 10, 11]
-    assert list(mp4._increasing(t, 8)) == [9, 10, 11, 12, 13, 14]
-    assert list(mp4._increasing(np.array([0], dtype=np.int64), -1)) == [0]
+    assert list(mp4.strictly_increasing(t, -1)) == [5, 6, 7, 8, 10, 11]
+    assert list(mp4.strictly_increasing(t, 8)) == [9, 10, 11, 12, 13, 14]
+    assert list(mp4.strictly_increasing(np.array([0], dtype=np.int64), -1)) == [0]
