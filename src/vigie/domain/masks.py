@@ -105,25 +105,37 @@ def raster(masks: list[Mask], width: int, height: int) -> npt.NDArray[np.bool_]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class PixelMask:
+    """A camera's masks for one picture size: the luma pixels to paint and the
+    4:2:0 chroma samples to paint (any of whose four luma pixels is masked);
+    computed once per size, applied to every frame."""
+
+    luma: npt.NDArray[np.bool_]
+    chroma: npt.NDArray[np.bool_]
+
+    @staticmethod
+    def of(masks: list[Mask], width: int, height: int) -> PixelMask:
+        luma = raster(masks, width, height)
+        h, w = (height + 1) // 2, (width + 1) // 2
+        padded = np.pad(luma, ((0, 2 * h - height), (0, 2 * w - width)), mode="edge")
+        chroma = np.asarray(padded.reshape(h, 2, w, 2).any(axis=(1, 3)), dtype=np.bool_)
+        return PixelMask(luma, chroma)
+
+
 def paint_yuv420(
     planes: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8]],
-    mask: npt.NDArray[np.bool_],
+    mask: PixelMask,
     full_range: bool = False,
 ) -> None:
-    """Paint the masked pixels black in place on 8-bit 4:2:0 planes (Y, U, V);
-    a chroma sample is painted when any of its four luma pixels is masked."""
+    """Paint the masked pixels black in place on 8-bit 4:2:0 planes (Y, U, V)."""
     y, u, v = planes
-    y[mask] = 0 if full_range else 16
-    h, w = u.shape
-    m = mask[: 2 * h, : 2 * w]
-    if m.shape != (2 * h, 2 * w):  # odd sizes: pad the last row/column
-        m = np.pad(m, ((0, 2 * h - m.shape[0]), (0, 2 * w - m.shape[1])), mode="edge")
-    chroma = m.reshape(h, 2, w, 2).any(axis=(1, 3))
-    u[chroma] = 128
-    v[chroma] = 128
+    np.putmask(y, mask.luma, 0 if full_range else 16)
+    np.putmask(u, mask.chroma, 128)
+    np.putmask(v, mask.chroma, 128)
 
 
-def paint_frame(frame: Any, mask: npt.NDArray[np.bool_]) -> None:
+def paint_frame(frame: Any, mask: PixelMask) -> None:
     """Paint ``mask`` black in place on a PyAV 8-bit 4:2:0 ``VideoFrame``
     (``yuv420p`` or full-range ``yuvj420p``); its planes are written through."""
     planes = []

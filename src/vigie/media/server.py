@@ -33,7 +33,7 @@ from aiohttp import WSMsgType, web
 from vigie.base.errors import Unauthenticated, VigieError
 from vigie.base.i18n import t
 from vigie.domain import tickets
-from vigie.domain.masks import Mask, masks_from_json, paint_frame, raster
+from vigie.domain.masks import Mask, PixelMask, masks_from_json, paint_frame
 from vigie.media.fragmenter import Fragment, InitInfo
 from vigie.media.ingest import LIVE_CODECS, StreamSink, StreamWorker
 from vigie.media.live import (
@@ -489,7 +489,7 @@ def keyframe_to_jpeg(fmp4: bytes, quality: int = 5, masks: list[Mask] | None = N
     enc.options = {"qmin": str(quality), "qmax": str(quality)}
     picture = frame.reformat(format="yuvj420p")
     if masks:
-        paint_frame(picture, raster(masks, picture.width, picture.height))
+        paint_frame(picture, PixelMask.of(masks, picture.width, picture.height))
     out = b"".join(bytes(p) for p in enc.encode(picture))
     out += b"".join(bytes(p) for p in enc.encode(None))
     return out

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import av
 import numpy as np
-import numpy.typing as npt
 from av.video.frame import PictureType, VideoFrame
 
-from vigie.domain.masks import Mask, paint_yuv420, raster
+from vigie.domain.masks import Mask, PixelMask, paint_yuv420
 from vigie.media.fmp4 import TIMESCALE_90K, init_segment, iter_boxes
 from vigie.media.h264 import NAL_AUD, NAL_PPS, NAL_SPS, avcc_record, nal_type, split_annexb
 from vigie.recording import mp4writer as mp4
@@ -48,6 +47,7 @@ def _decoder(stsd: bytes) -> av.VideoCodecContext:
     )
     ctx = av.CodecContext.create(codec, "r")
     assert isinstance(ctx, av.VideoCodecContext)
+    ctx.thread_type = "AUTO"
     if config is not None:
         ctx.extradata = config
     return ctx
@@ -62,6 +62,7 @@ class _Encoder:
         self.width, self.height = width, height
         ctx = av.CodecContext.create(ENCODER, "w")
         assert isinstance(ctx, av.VideoCodecContext)
+        ctx.thread_type = "AUTO"  # frame threads: every core (PyAV's default is one)
         self._ctx = ctx
         self._ctx.width, self._ctx.height = width, height
         self._ctx.pix_fmt = "yuv420p"
@@ -131,7 +132,7 @@ def masked_selection(sel: mp4.Selection, masks: list[Mask], work: Path) -> mp4.S
                     if enc is None:
                         enc = _Encoder(work / "masked.h264", frame.width - frame.width % 2,
                                        frame.height - frame.height % 2)  # fmt: skip
-                        pixel_mask = raster(masks, enc.width, enc.height)
+                        pixel_mask = PixelMask.of(masks, enc.width, enc.height)
                     _paint_and_encode(frame, enc, pixel_mask)
         finally:
             view.release()
@@ -147,9 +148,7 @@ def masked_selection(sel: mp4.Selection, masks: list[Mask], work: Path) -> mp4.S
     return _selection(sel, enc)
 
 
-def _paint_and_encode(
-    frame: VideoFrame, enc: _Encoder | None, mask: npt.NDArray[np.bool_] | None
-) -> None:
+def _paint_and_encode(frame: VideoFrame, enc: _Encoder | None, mask: PixelMask | None) -> None:
     assert enc is not None and mask is not None
     picture = frame.reformat(width=enc.width, height=enc.height, format="yuv420p")
     arr = np.asarray(picture.to_ndarray(), dtype=np.uint8)  # a copy: decoder buffers untouched

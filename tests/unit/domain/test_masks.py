@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vigie.base.errors import InvalidArgument
-from vigie.domain.masks import MAX_MASKS, Mask, paint_yuv420, parse_masks, raster
+from vigie.domain.masks import MAX_MASKS, Mask, PixelMask, paint_yuv420, parse_masks, raster
 
 SQUARE = [[0.25, 0.25], [0.75, 0.25], [0.75, 0.75], [0.25, 0.75]]
 
@@ -82,14 +82,19 @@ def test_whole_picture_and_empty() -> None:
 
 
 def test_paint_black_in_limited_and_full_range() -> None:
-    mask = raster(parse_masks([{"points": SQUARE}]), 8, 8)
+    mask = PixelMask.of(parse_masks([{"points": SQUARE}]), 8, 8)
     y = np.full((8, 8), 200, np.uint8)
     u = np.full((4, 4), 90, np.uint8)
     v = np.full((4, 4), 160, np.uint8)
     paint_yuv420((y, u, v), mask)
-    assert (y[2:6, 2:6] == 16).all() and (y[mask == 0] == 200).all()
+    assert (y[2:6, 2:6] == 16).all() and (y[~mask.luma] == 200).all()
     assert (u[1:3, 1:3] == 128).all() and (v[1:3, 1:3] == 128).all()
     assert u[0, 0] == 90 and v[3, 3] == 160
     y2 = np.full((8, 8), 200, np.uint8)
     paint_yuv420((y2, u.copy(), v.copy()), mask, full_range=True)
     assert (y2[2:6, 2:6] == 0).all()
+
+
+def test_chroma_of_odd_sizes_covers_every_masked_pixel() -> None:
+    pm = PixelMask.of(parse_masks([{"points": [[0.9, 0.9], [1, 0.9], [1, 1], [0.9, 1]]}]), 9, 7)
+    assert pm.chroma.shape == (4, 5) and pm.chroma[3, 4] and pm.chroma.sum() == 1
