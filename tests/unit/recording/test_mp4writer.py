@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tests.unit.recording.helpers import make_camera
 from vigie.cli.main import main
+from vigie.domain.masks import parse_masks
 from vigie.media._fastpath import gather
 from vigie.media.fragmenter import H264Fragmenter
 from vigie.media.recorder import StreamRecorder
@@ -30,6 +31,7 @@ from vigie.recording import index, manifest
 from vigie.recording import mp4writer as mp4
 from vigie.recording.export import export_range
 from vigie.recording.index import utc_to_ms
+from vigie.recording.masking import masked_selection
 
 T0 = datetime(2026, 11, 26, 20, 0, 0, tzinfo=UTC)
 FPS = 25
@@ -415,3 +417,31 @@ def test_increasing_raises_only_what_overlaps() -> None:
     assert list(mp4.strictly_increasing(t, -1)) == [5, 6, 7, 8, 10, 11]
     assert list(mp4.strictly_increasing(t, 8)) == [9, 10, 11, 12, 13, 14]
     assert list(mp4.strictly_increasing(np.array([0], dtype=np.int64), -1)) == [0]
+
+
+def test_masked_hevc_source_becomes_painted_h264(tmp_path: Path) -> None:
+    """An H.265 camera with a privacy mask: decoded, painted, encoded in H.264."""
+    (tmp_path / "1").mkdir()
+    src = tmp_path / "1" / f"{utc_to_ms(T0)}.mp4"
+    _ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={FPS}:duration=2",
+        "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:keyint=25:bframes=2",
+        "-tag:v", "hvc1", "-f", "mp4", "-movflags", "frag_keyframe+empty_moov", str(src),
+    )  # fmt: skip
+    sel = mp4.select(segments(tmp_path), utc_to_ms(T0), utc_to_ms(T0 + timedelta(seconds=2)))
+    assert sel is not None
+    masks = parse_masks([{"label": "x", "points": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}])
+    masked = masked_selection(sel, masks, tmp_path)
+    out = tmp_path / "out.mp4"
+    try:
+        assert masked.frames == sel.frames == 2 * FPS
+        mp4.write_mp4(out, masked, subtitle=str, tags=mp4.Tags("t", "c"))
+    finally:
+        masked.close()
+        sel.close()
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+        frames = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+    assert len(frames) == 2 * FPS
+    for g in frames:
+        assert g[:, :156].max() <= 2 and g[:, 164:].mean() > 40
