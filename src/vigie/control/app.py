@@ -27,6 +27,7 @@ from vigie.control.authority import AuthorityPolicy, SessionWatch
 from vigie.control.continuity_wiring import continuity_monitor
 from vigie.control.deps import audit_key
 from vigie.control.errors import install_error_handlers
+from vigie.control.export_jobs import ExportJobs
 from vigie.control.media_directory import MediaDirectory
 from vigie.storage import audit
 from vigie.storage.db import make_engine, make_sessionmaker
@@ -133,6 +134,8 @@ def create_app(
                 log.exception("notification delivery failed")
             await asyncio.sleep(STATS_EVERY_S)
 
+    export_jobs = ExportJobs(sessions)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tasks = (
@@ -156,6 +159,7 @@ def create_app(
             )
             recording.start()
         yield
+        export_jobs.shutdown()
         if recording is not None:
             recording.stop()
         for task in tasks:
@@ -176,6 +180,7 @@ def create_app(
     app.state.media = directory
     app.state.access_policy = access_policy or AuthorityPolicy(settings)
     app.state.session_watch = watch
+    app.state.export_jobs = export_jobs
     audit.set_key(audit_key(settings))
     sync: Callable[[], Awaitable[None]] = sync_media
     app.state.sync_media = sync

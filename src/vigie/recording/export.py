@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,6 +83,24 @@ def _subtitle(at_ms: int, place: str) -> str:
     return f"{at:%d/%m/%Y %H:%M:%S} (heure de Paris, UTC{at:%z}) — {place}"
 
 
+def check_request(start: datetime, end: datetime, reason: str) -> tuple[datetime, datetime]:
+    """What can be refused before any work: the range (aware UTC, ordered, at
+    most a day) and the reason; the range, normalised, when accepted."""
+    start, end = check_range(start, end)
+    if end - start > timedelta(hours=MAX_EXPORT_HOURS):
+        raise InvalidArgument(
+            t(
+                "recording.range.too_long",
+                hours=int((end - start).total_seconds() // 3600),
+                max_hours=MAX_EXPORT_HOURS,
+            ),
+            field="end",
+        )
+    if len(reason.strip()) < 5:
+        raise InvalidArgument(t("recording.hold.reason_required"), field="reason")
+    return start, end
+
+
 def export_range(
     db: Session,
     *,
@@ -99,22 +118,13 @@ def export_range(
     reason: str,
     requisition_id: int | None = None,
     durable: bool = True,
+    progress: Callable[[float], None] | None = None,
 ) -> ExportResult:
     """Export ``[start, end)`` of a camera; the files are on disk (``fsync``)
     before the transmission is recorded. ``durable=False`` only lets the
-    benchmark measure the page-cache path on its own."""
-    start, end = check_range(start, end)
-    if end - start > timedelta(hours=MAX_EXPORT_HOURS):
-        raise InvalidArgument(
-            t(
-                "recording.range.too_long",
-                hours=int((end - start).total_seconds() // 3600),
-                max_hours=MAX_EXPORT_HOURS,
-            ),
-            field="end",
-        )
-    if len(reason.strip()) < 5:
-        raise InvalidArgument(t("recording.hold.reason_required"), field="reason")
+    benchmark measure the page-cache path on its own. ``progress(fraction)``
+    is called as the work advances (from this thread)."""
+    start, end = check_request(start, end, reason)
     camera = db.get(Camera, camera_id)
     if camera is None:
         raise NotFound(t("camera.not_found"))
@@ -133,8 +143,13 @@ def export_range(
     work = tempfile.TemporaryDirectory(prefix=".masking-", dir=out_dir) if masks else None
     source = sel
     try:
+        # Progress: painting (masked cameras) is nearly all the work, else writing.
+        share = 0.95 if work is not None else 0.0
         if work is not None:  # privacy masks: every frame painted, H.264 again
-            sel = masked_selection(source, masks, Path(work.name))
+            sel = masked_selection(
+                source, masks, Path(work.name),
+                None if progress is None else lambda d, n: progress(share * d / max(1, n)),
+            )  # fmt: skip
         first_ms, end_ms, frames = sel.first_ms, sel.end_ms, sel.frames
         first_utc = datetime.fromtimestamp(first_ms / 1000, start.tzinfo)
         end_utc = datetime.fromtimestamp(end_ms / 1000, start.tzinfo)
@@ -148,8 +163,10 @@ def export_range(
             lon=camera.lon,
         )
         written = mp4.write_mp4(
-            video, sel, subtitle=lambda ms: _subtitle(ms, place), tags=tags, durable=durable
-        )
+            video, sel, subtitle=lambda ms: _subtitle(ms, place), tags=tags, durable=durable,
+            progress=None if progress is None
+            else lambda w, n: progress(share + (1 - share) * w / max(1, n)),
+        )  # fmt: skip
     finally:
         sel.close()
         source.close()

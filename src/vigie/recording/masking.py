@@ -15,6 +15,7 @@ from __future__ import annotations
 import mmap
 import os
 from array import array
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -102,9 +103,16 @@ class _Encoder:
         self._file.close()
 
 
-def masked_selection(sel: mp4.Selection, masks: list[Mask], work: Path) -> mp4.Selection:
+def masked_selection(
+    sel: mp4.Selection,
+    masks: list[Mask],
+    work: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> mp4.Selection:
     """``sel`` decoded, painted and re-encoded; its samples in ``work``.
-    ``sel`` itself is left open (the caller closes both)."""
+    ``sel`` itself is left open (the caller closes both). ``progress(done,
+    total)`` after each source sample."""
+    done = 0
     enc: _Encoder | None = None
     pixel_mask = None
     decoder = None
@@ -134,6 +142,9 @@ def masked_selection(sel: mp4.Selection, masks: list[Mask], work: Path) -> mp4.S
                                        frame.height - frame.height % 2)  # fmt: skip
                         pixel_mask = PixelMask.of(masks, enc.width, enc.height)
                     _paint_and_encode(frame, enc, pixel_mask)
+                done += 1
+                if progress is not None and done % 25 == 0:
+                    progress(done, sel.frames)
         finally:
             view.release()
     if decoder is not None:

@@ -549,11 +549,13 @@ def write_mp4(
     subtitle: Callable[[int], str],
     tags: Tags,
     durable: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Written:
     """Write ``sel`` to ``out``; ``subtitle(ms)`` gives the text of the second at ``ms``.
 
     ``durable``: on disk (``fsync``) when this returns; False only where a
-    benchmark measures the page-cache path alone."""
+    benchmark measures the page-cache path alone. ``progress(written, total)``
+    is called after each block."""
     video, subs = _Track(), _Track()
     sub_texts: list[bytes] = []
     span_ms = sel.end_ms - sel.first_ms
@@ -681,7 +683,7 @@ def write_mp4(
         base = len(ftyp) + len(moov(0, wide)) + len(mdat_header)
     head = ftyp + moov(base, wide) + mdat_header
     assert len(head) == base
-    return _copy(out, head, sel, plan, sub_texts, base + payload, durable)
+    return _copy(out, head, sel, plan, sub_texts, base + payload, durable, progress)
 
 
 class _HashedWriter:
@@ -713,6 +715,7 @@ class _HashedWriter:
         self._size = block_bytes
         self._pos = 0
         self.written = 0
+        self.on_block: Callable[[int], None] | None = None  # bytes written so far
         self._thread = threading.Thread(target=self._hash, name="export-sha256", daemon=True)
         self._thread.start()
 
@@ -756,6 +759,8 @@ class _HashedWriter:
             self._flushed = self.written
         self._block = self._free.get()
         self._pos = 0
+        if self.on_block is not None:
+            self.on_block(self.written)
 
     def finish(self) -> str:
         """Write what is left, wait for the hash; with ``durable``, for the disk too."""
@@ -780,9 +785,12 @@ def _copy(
     sub_texts: list[bytes],
     total: int,
     durable: bool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Written:
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # as the manifest: umask
     sink = _HashedWriter(fd, durable=durable)
+    if progress is not None:
+        sink.on_block = lambda written: progress(written, total)
     last_use = {si: k for k, (si, _, _) in enumerate(plan) if si >= 0}
     try:
         sink.add(head)

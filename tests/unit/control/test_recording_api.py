@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,8 +58,10 @@ def test_timeline_requisition_export(
         "recipient": "Lt Durand", "service": "SLPJ", "reason": "Réquisition 2026/77",
         "requisition_id": req_id,
     })  # fmt: skip
-    assert r.status_code == 201, r.text
-    assert r.json()["frames"] == 50
+    assert r.status_code == 202, r.text
+    job = wait_for_job(api, r.json()["job_id"])
+    assert job["status"] == "done" and job["progress"] == 1.0, job
+    assert job["frames"] == 50 and job["transmission_id"]
     assert api.get("/api/transmissions").json()[0]["requisition_id"] == req_id
     r = api.post(f"/api/requisitions/{req_id}/release", json={"reason": "x"})
     assert r.status_code == 422
@@ -125,3 +129,56 @@ def test_playback_ticket_needs_a_reason(
     )
     assert r.status_code == 200, r.text
     assert "/playback/" in r.json()["url"] and "start_ms=" in r.json()["url"]
+
+
+def wait_for_job(api: ApiClient, job_id: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        r = api.get(f"/api/exports/jobs/{job_id}")
+        assert r.status_code == 200, r.text
+        if r.json()["status"] in ("done", "failed") or time.monotonic() > deadline:
+            return dict(r.json())
+        time.sleep(0.05)
+
+
+def test_export_jobs_refusals_failures_and_owners(
+    api: ApiClient, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    sup = make_account(session_factory, "sup", "cmsu_supervisor")
+    make_account(session_factory, "sup2", "cmsu_supervisor")
+    root = settings.data_dir / "recordings"
+    with session_scope(session_factory) as db:
+        cid = make_camera(db).id
+    grant_images(session_factory, sup, [cid])
+    record(root, cid, T0, 2)
+    with session_scope(session_factory) as db:
+        index.sync(db, root, now=T0)
+    api.login("sup")
+    body = {"start": T0.isoformat(), "end": (T0 + timedelta(seconds=2)).isoformat(),
+            "recipient": "Lt Durand", "service": "SLPJ", "reason": "Réquisition 2026/78"}  # fmt: skip
+    # refused at once, before any job: reversed range, no reason
+    r = api.post(
+        f"/api/cameras/{cid}/exports", json=body | {"end": body["start"], "start": body["end"]}
+    )
+    assert r.status_code == 422 and "inversé" in r.text
+    r = api.post(f"/api/cameras/{cid}/exports", json=body | {"reason": ""})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "reason"
+    # a range without footage: the job fails with the French reason, nothing transmitted
+    later = T0 + timedelta(days=1)
+    r = api.post(f"/api/cameras/{cid}/exports", json=body | {
+        "start": later.isoformat(), "end": (later + timedelta(seconds=5)).isoformat()})  # fmt: skip
+    assert r.status_code == 202
+    job = wait_for_job(api, r.json()["job_id"])
+    assert job["status"] == "failed" and "Aucun enregistrement" in job["error"]
+    assert api.get("/api/transmissions").json() == []
+    assert not (settings.data_dir / "exports").exists() or not any(
+        (settings.data_dir / "exports").iterdir()
+    )
+    r = api.post(f"/api/cameras/{cid}/exports", json=body)
+    job_id = r.json()["job_id"]
+    assert wait_for_job(api, job_id)["status"] == "done"
+    # another account cannot read someone else's job
+    api.cookies.clear()
+    api.headers.pop("X-CSRF-Token", None)
+    api.login("sup2")
+    assert api.get(f"/api/exports/jobs/{job_id}").status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,15 +11,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from vigie.base.clock import RealClock, require_utc
 from vigie.base.errors import InvalidArgument, NotFound
 from vigie.base.i18n import t
 from vigie.control.auditing import record
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, get_settings, require_roles
+from vigie.control.export_jobs import ExportJobs
 from vigie.domain import roles, tickets
 from vigie.recording import holds, index
-from vigie.recording.export import VIDEO_NAME, export_range
+from vigie.recording.export import VIDEO_NAME, check_request, export_range
 from vigie.recording.manifest import MANIFEST_NAME
 from vigie.recording.models import Requisition, Transmission
 from vigie.recording.retention import recording_conditions
@@ -163,24 +166,43 @@ class ExportIn(BaseModel):
     requisition_id: int | None = None
 
 
-@router.post("/cameras/{camera_id}/exports", status_code=201)
+@router.post("/cameras/{camera_id}/exports", status_code=202)
 def create_export(
     camera_id: int, body: ExportIn, request: Request, principal: CurrentPrincipal, db: DbSession
 ) -> dict[str, Any]:
-    """Runs in FastAPI's worker threads (a plain ``def``), never on the event loop."""
+    """Checks rights and request now, then queues the export (``ExportJobs``):
+    202 with the job to poll at ``GET /api/exports/jobs/{job_id}``."""
     _policy_camera(request, db, principal, camera_id, "export")
+    start, end = check_request(body.start, body.end, body.reason)
     settings = get_settings(request)
     now = _clock.now()
     out = settings.data_dir / "exports" / f"{camera_id}-{now:%Y%m%dT%H%M%S%fZ}"
-    res = export_range(
-        db, root=_root(request), data_dir=settings.data_dir, out_dir=out, camera_id=camera_id,
-        start=body.start, end=body.end, now=now, operator=principal.username,
-        operator_account_id=principal.account_id, recipient=body.recipient,
-        service=body.service, reason=body.reason, requisition_id=body.requisition_id,
-    )  # fmt: skip
-    db.commit()
-    return {"transmission_id": res.transmission_id, "directory": str(res.directory),
-            "frames": res.frames, "manifest": res.manifest}  # fmt: skip
+    root, data_dir = _root(request), settings.data_dir
+
+    def run(job_db: Session, progress: Callable[[float], None]) -> dict[str, Any]:
+        res = export_range(
+            job_db, root=root, data_dir=data_dir, out_dir=out, camera_id=camera_id,
+            start=start, end=end, now=now, operator=principal.username,
+            operator_account_id=principal.account_id, recipient=body.recipient,
+            service=body.service, reason=body.reason, requisition_id=body.requisition_id,
+            progress=progress,
+        )  # fmt: skip
+        return {"transmission_id": res.transmission_id, "frames": res.frames,
+                "manifest": res.manifest}  # fmt: skip
+
+    jobs: ExportJobs = request.app.state.export_jobs
+    job = jobs.submit(camera_id=camera_id, account_id=principal.account_id, out_dir=out, run=run)
+    return job.to_json()
+
+
+@router.get("/exports/jobs/{job_id}")
+def export_job(job_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    """An export's progress and result, for the account that asked for it."""
+    jobs: ExportJobs = request.app.state.export_jobs
+    job = jobs.get(job_id)
+    if job is None or job.account_id != principal.account_id:
+        raise NotFound(t("export.job_not_found"))
+    return job.to_json()
 
 
 def _files(tr: Transmission) -> list[str]:

@@ -49,8 +49,16 @@ async function exportRange(ev) {
   };
   say(t("export.running"), false, "ex-message");
   try {
-    const r = await api(`/api/cameras/${camera}/exports`, {method: "POST", body: JSON.stringify(body)});
-    say(t("export.created", {id: r.transmission_id, frames: r.frames}), false, "ex-message");
+    // Queued on the server (an export can take minutes): follow the job.
+    let job = await api(`/api/cameras/${camera}/exports`, {method: "POST", body: JSON.stringify(body)});
+    while (job.status === "queued" || job.status === "running") {
+      say(job.status === "queued" ? t("export.queued")
+        : t("export.progress", {percent: Math.floor(job.progress * 100)}), false, "ex-message");
+      await new Promise((done) => setTimeout(done, 500));
+      job = await api(`/api/exports/jobs/${job.job_id}`);
+    }
+    if (job.status === "failed") { say(job.error, true, "ex-message"); return; }
+    say(t("export.created", {id: job.transmission_id, frames: job.frames}), false, "ex-message");
     refreshExports();
   } catch (e) { say(e.message, true, "ex-message"); }
 }
