@@ -61,14 +61,23 @@ def demo_environment(data_dir: Path) -> None:
     os.environ.setdefault("VIGIE_TOTP_REQUIRED", "0")
 
 
+DEMO_MASK = {
+    "label": "Fenêtres de l'immeuble voisin (démo)",
+    "points": [[0.72, 0.06], [0.97, 0.06], [0.97, 0.38], [0.72, 0.38]],
+}
+
+
 def seed(
     session: Session,
     cameras: list[tuple[str, str, str, str | None]],
     *,
     admin_data: bool = True,
     lille_nights_only: bool = True,
+    demo_mask: bool = False,
 ) -> None:
-    """Communes, demo accounts, cameras (name, commune, main URL, sub URL), admin data."""
+    """Communes, demo accounts, cameras (name, commune, main URL, sub URL), admin
+    data; ``demo_mask``: a privacy mask on the first camera (live, playback,
+    snapshots and exports of the demo show it; ``/masques`` edits it)."""
     from vigie.control.passwords import hash_password
     from vigie.domain.communes import load_reference_communes
     from vigie.storage.models import Account, AccountCommune, Camera
@@ -90,6 +99,10 @@ def seed(
             session.add(cam)
         cam.commune_insee, cam.main_url, cam.sub_url, cam.enabled = commune, main_url, sub_url, True
     session.flush()
+    if demo_mask:  # CSI L251-3: the demo shows one masked camera
+        first = session.scalar(select(Camera).order_by(Camera.id))
+        if first is not None and not first.privacy_masks:
+            first.privacy_masks = [DEMO_MASK]
     _seed_rights(session, lille_nights_only)
     if admin_data:
         _seed_admin(session)
@@ -231,7 +244,7 @@ def _run(args: argparse.Namespace) -> int:
             )
         engine = make_engine(settings.resolved_database_url)
         with session_scope(make_sessionmaker(engine)) as session:
-            seed(session, rows)
+            seed(session, rows, demo_mask=True)
         engine.dispose()
         url = f"http://{settings.host}:{settings.port}/"
         lines = [
