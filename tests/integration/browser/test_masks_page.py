@@ -156,8 +156,12 @@ def test_mayor_draws_and_saves_a_mask(site: tuple[str, sessionmaker[Session], Br
     [mask] = got["masks"]
     assert mask["label"] == "Entrée du 12 rue Solférino"
     assert len(mask["points"]) == len(CLICKS)
-    for (x, y), (cx, cy) in zip(mask["points"], CLICKS, strict=True):
-        assert abs(x - cx) <= 0.02 and abs(y - cy) <= 0.02, (mask["points"], CLICKS)
+    off = max(
+        max(abs(x - cx), abs(y - cy))
+        for (x, y), (cx, cy) in zip(mask["points"], CLICKS, strict=True)
+    )
+    print(f"saved points off the clicks by {off:.4f} of the picture")
+    assert off <= 0.02, (mask["points"], CLICKS)
     masks, entries = stored(factory, beffroi)
     assert masks == got["masks"]
     [entry] = entries
@@ -231,8 +235,9 @@ BOXES_JS = """
 def assert_mask_over_picture(video: Locator, what: str) -> dict[str, Any]:
     video.evaluate("(v, pts) => { v.dataset.maskPoints = pts; }", json.dumps(MASK["points"]))
     got: dict[str, Any] = video.evaluate(BOXES_JS)
-    for a, e in zip(got["actual"], got["expected"], strict=True):
-        assert abs(a - e) <= 2, f"{what}: mask at {got['actual']}, expected {got['expected']}"
+    deviation = max(abs(a - e) for a, e in zip(got["actual"], got["expected"], strict=True))
+    print(f"{what}: box {got['box']}, picture {got['picture']}, mask off by {deviation:.2f} px")
+    assert deviation <= 2, f"{what}: mask at {got['actual']}, expected {got['expected']}"
     assert got["fill"] == "rgb(0, 0, 0)" and got["opacity"] == "1", got
     return got
 
