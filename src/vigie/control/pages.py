@@ -9,8 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from vigie.base.errors import VigieError
 from vigie.base.i18n import catalogue, t
-from vigie.control.deps import SESSION_COOKIE
+from vigie.control.deps import SESSION_COOKIE, current_principal
+from vigie.domain import roles
+from vigie.storage.db import session_scope
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(
@@ -19,7 +22,25 @@ templates = Jinja2Templates(
 templates.env.globals["t"] = t
 
 
+# Who may edit privacy masks (some cameras for the mayor: the API decides per camera).
+MASK_EDITOR_ROLES = (roles.METRO_ADMIN, roles.CMSU_SUPERVISOR, roles.COMMUNE_AUTHORITY)
+
+
+def _signed_in_role(request: Request) -> str | None:
+    """The role of the session's account, for the navigation only (every
+    action is checked again by the API); None when not signed in."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return None
+    with session_scope(request.app.state.sessions) as db:
+        try:
+            return current_principal(request, db).role
+        except VigieError:
+            return None
+
+
 def render(request: Request, name: str, **context: object) -> HTMLResponse:
+    if "nav_masks" not in context:
+        context["nav_masks"] = _signed_in_role(request) in MASK_EDITOR_ROLES
     return templates.TemplateResponse(request, name, context)
 
 
@@ -61,6 +82,15 @@ def rights_page(request: Request) -> Response:
     if not request.cookies.get(SESSION_COOKIE):
         return RedirectResponse("/login?next=/droits")
     return render(request, "rights.html")
+
+
+@router.get("/masques")
+def masks_page(request: Request) -> Response:
+    """Privacy masks (CSI L251-3) of the cameras one may see: drawn over the
+    camera's picture; editable where the API says so (``can_edit``)."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return RedirectResponse("/login?next=/masques")
+    return render(request, "masks.html", nav_current="masks")
 
 
 @router.get("/api/i18n")

@@ -220,6 +220,8 @@ function openTile(cam, stream) {
   tile.querySelector(".single").addEventListener("click", () => openSingle(cam));
   document.getElementById("grid").appendChild(tile);
   const p = new LivePlayer(tile, cam, stream);
+  // The camera's privacy masks, black over the picture (kept current by refresh()).
+  p.masks = new MaskOverlay(p.video, cam.privacy_masks);
   players.set(cam.id, p);
   p.start();
 }
@@ -227,7 +229,7 @@ function openTile(cam, stream) {
 function closeTile(id) {
   const p = players.get(id);
   if (!p) return;
-  p.close(); p.tile.remove(); players.delete(id);
+  p.close(); p.masks.remove(); p.tile.remove(); players.delete(id);
 }
 
 function openSingle(cam) {
@@ -243,7 +245,12 @@ function openSingle(cam) {
 function setGrid(n) { document.getElementById("grid").className = "grid grid-" + n; }
 
 async function refresh() {
-  try { cameras = await api("/api/cameras"); renderList(); } catch (e) { /* shown on next refresh */ }
+  try { cameras = await api("/api/cameras"); } catch (e) { return; /* shown on next refresh */ }
+  renderList();
+  for (const cam of cameras) {
+    const p = players.get(cam.id);
+    if (p) p.masks.set(cam.privacy_masks);  // an edit reaches open tiles within 3 s
+  }
 }
 
 async function main() {

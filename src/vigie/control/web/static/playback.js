@@ -3,6 +3,7 @@
 "use strict";
 
 let ws = null, ms = null, sb = null, queue = [], origin = 0, speed = 1, paused = false;
+let cameras = [], overlay = null;  // the camera list (with privacy masks) and the masks drawn
 const video = () => document.getElementById("pb-video");
 
 function say(text, isError = false) {
@@ -90,6 +91,8 @@ async function open(ev) {
     ticket = await api(`/api/cameras/${cameraId}/playback`, {method: "POST", body: JSON.stringify({start: at.toISOString(), reason})});
   } catch (e) { say(e.message, true); return; }
   showTimeline(cameraId, at);
+  const cam = cameras.find((c) => c.id === cameraId);
+  overlay.set(cam ? cam.privacy_masks : []);
   ws = new WebSocket(ticket.url);
   ws.binaryType = "arraybuffer";
   ws.onmessage = (m) => {
@@ -113,7 +116,8 @@ async function main() {
   csrf = me.csrf;
   const who = document.getElementById("whoami");
   if (who) who.textContent = me.display_name || me.username;
-  const cams = await api("/api/cameras");
+  const cams = cameras = await api("/api/cameras");
+  overlay = new MaskOverlay(video());
   const sel = document.getElementById("pb-camera");
   for (const c of cams) {
     const o = document.createElement("option");
