@@ -148,6 +148,8 @@ def create_app(
             else []
         )
         recording = None
+        if background:  # exports cut short by a restart: nothing refers to them
+            await asyncio.to_thread(export_jobs.remove_orphans, settings.data_dir / "exports")
         if background:  # index and purge recordings in a thread of their own
             from vigie.recording.service import RecordingService
 

@@ -7,8 +7,9 @@ the request and the caller's rights at once, queues the job and answers 202;
 the page polls ``GET /api/exports/jobs/{id}`` for its progress and result.
 
 Jobs live in the control-plane process's memory: a restart loses the jobs in
-flight (their partial directory is removed at the next start of a job, never
-referenced by a transmission, since the transmission row is written last).
+flight. Their partial directories are never referenced by a transmission (the
+transmission row is written last, in the job's transaction); at start-up
+``remove_orphans`` deletes export directories that no transmission refers to.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigie.base.errors import VigieError
 from vigie.base.i18n import t
+from vigie.recording.models import Transmission
 from vigie.storage.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -110,6 +113,21 @@ class ExportJobs:
             job.error, job.status = t("export.failed"), "failed"
         if job.status == "failed":
             shutil.rmtree(job.out_dir, ignore_errors=True)  # nothing refers to it
+
+    def remove_orphans(self, exports_dir: Path) -> list[str]:
+        """Delete the export directories no transmission refers to (left by a
+        job cut short by a restart); run at start-up, before any job."""
+        if not exports_dir.is_dir():
+            return []
+        with session_scope(self._factory) as db:
+            known = {Path(d).name for d in db.scalars(select(Transmission.export_dir))}
+        removed = []
+        for entry in sorted(exports_dir.iterdir()):
+            if entry.is_dir() and entry.name not in known:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+                log.warning("export directory %s removed: no transmission refers to it", entry)
+        return removed
 
     def _forget_old(self) -> None:
         finished = [j for j in self._jobs.values() if j.status in ("done", "failed")]

@@ -177,6 +177,15 @@ def test_export_jobs_refusals_failures_and_owners(
     r = api.post(f"/api/cameras/{cid}/exports", json=body)
     job_id = r.json()["job_id"]
     assert wait_for_job(api, job_id)["status"] == "done"
+    # a job cut short by a restart leaves a directory nothing refers to: removed at start-up
+    exports = settings.data_dir / "exports"
+    (exports / "7-20261127T010000000000Z").mkdir()
+    (exports / "7-20261127T010000000000Z" / "video.mp4").write_bytes(b"partial")
+    kept = [p.name for p in exports.iterdir() if p.name != "7-20261127T010000000000Z"]
+    assert len(kept) == 1
+    removed = api.app.state.export_jobs.remove_orphans(exports)  # type: ignore[attr-defined]
+    assert removed == ["7-20261127T010000000000Z"]
+    assert [p.name for p in exports.iterdir()] == kept
     # another account cannot read someone else's job
     api.cookies.clear()
     api.headers.pop("X-CSRF-Token", None)
