@@ -12,6 +12,7 @@ only for masked cameras, and off the event loop like every export.
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 from array import array
@@ -30,6 +31,7 @@ from vigie.recording import mp4writer as mp4
 
 ENCODER = "libx264"
 ENCODER_OPTIONS = {"preset": "veryfast", "crf": "18", "forced-idr": "1"}
+log = logging.getLogger(__name__)
 _TICK_90K = TIMESCALE_90K // 25
 _DECODERS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc"}
 
@@ -136,7 +138,12 @@ def masked_selection(
                 packet.time_base = Fraction(1, TIMESCALE_90K)
                 if seg.sync[i]:
                     packet.is_keyframe = True
-                for frame in decoder.decode(packet):
+                try:
+                    frames = decoder.decode(packet)
+                except av.error.FFmpegError as exc:  # a damaged sample: its frame is lost
+                    log.warning("%s: sample %d not decodable (%s), skipped", seg.path.name, i, exc)
+                    frames = []
+                for frame in frames:
                     if enc is None:
                         enc = _Encoder(work / "masked.h264", frame.width - frame.width % 2,
                                        frame.height - frame.height % 2)  # fmt: skip
