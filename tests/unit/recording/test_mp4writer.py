@@ -277,15 +277,23 @@ def test_wide_offsets(
     assert abs(float(info["format"]["duration"]) - 3.0) <= 1 / FPS
 
 
-def test_hevc_sample_entry_copied(tmp_path: Path) -> None:
-    """An HEVC fMP4 from FFmpeg: several samples a fragment, its own timescale."""
-    (tmp_path / "1").mkdir()
-    src = tmp_path / "1" / f"{utc_to_ms(T0)}.mp4"
+def hevc_fmp4(root: Path, seconds: int, x265: str = "") -> Path:
+    """An HEVC fMP4 from FFmpeg as camera 1's segment at T0: several samples a
+    fragment, its own timescale, GOP 1 s."""
+    (root / "1").mkdir()
+    src = root / "1" / f"{utc_to_ms(T0)}.mp4"
     _ffmpeg(
-        "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={FPS}:duration=3",
-        "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:keyint=25",
+        "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={FPS}:duration={seconds}",
+        "-c:v", "libx265", "-preset", "ultrafast",
+        "-x265-params", f"log-level=error:keyint=25{x265}",
         "-tag:v", "hvc1", "-f", "mp4", "-movflags", "frag_keyframe+empty_moov", str(src),
     )  # fmt: skip
+    return src
+
+
+def test_hevc_sample_entry_copied(tmp_path: Path) -> None:
+    """An HEVC fMP4 from FFmpeg: several samples a fragment, its own timescale."""
+    src = hevc_fmp4(tmp_path, 3)
     seg = mp4.read_segment(src, utc_to_ms(T0))
     assert len(seg) == 3 * FPS and seg.stsd[20:24] == b"hvc1"
     assert sum(seg.sync) == 3 and seg.dts[1] == 3600
@@ -421,13 +429,7 @@ def test_increasing_raises_only_what_overlaps() -> None:
 
 def test_masked_hevc_source_becomes_painted_h264(tmp_path: Path) -> None:
     """An H.265 camera with a privacy mask: decoded, painted, encoded in H.264."""
-    (tmp_path / "1").mkdir()
-    src = tmp_path / "1" / f"{utc_to_ms(T0)}.mp4"
-    _ffmpeg(
-        "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={FPS}:duration=2",
-        "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:keyint=25:bframes=2",
-        "-tag:v", "hvc1", "-f", "mp4", "-movflags", "frag_keyframe+empty_moov", str(src),
-    )  # fmt: skip
+    hevc_fmp4(tmp_path, 2, ":bframes=2")
     sel = mp4.select(segments(tmp_path), utc_to_ms(T0), utc_to_ms(T0 + timedelta(seconds=2)))
     assert sel is not None
     masks = parse_masks([{"label": "x", "points": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}])
