@@ -105,7 +105,7 @@ class LivePlayer {
       URL.revokeObjectURL(this.video.src);
       this.sb = ms.addSourceBuffer(this.mime);
       this.sb.mode = "segments";
-      this.sb.addEventListener("updateend", () => this.pump());
+      this.sb.addEventListener("updateend", () => { this.catchUp(); this.pump(); });
       this.sb.addEventListener("error", () => this.fail());
       this.pump();
     }, {once: true});
@@ -132,24 +132,35 @@ class LivePlayer {
     }
   }
 
+  // The live edge, but never before the newest buffered range: after the
+  // server skips a slow viewer to the newest keyframe, that range may be
+  // shorter than the target and a jump before it would land in the hole.
+  liveEdge() {
+    const b = this.video.buffered, last = b.length - 1;
+    return {start: b.start(last), end: b.end(last),
+            edge: Math.max(b.start(last), b.end(last) - LIVE_EDGE_TARGET_S)};
+  }
+
+  // Jump to the live edge when the playhead fell behind. Checked on every
+  // append as well as on the timer: on a loaded machine timers run late,
+  // appends do not wait for them.
+  catchUp() {
+    const v = this.video;
+    if (!this.started || !this.sb || !v.buffered.length) return;
+    const {start, end, edge} = this.liveEdge();
+    if (end - v.currentTime > LIVE_EDGE_MAX_LAG_S || v.currentTime < start) v.currentTime = edge;
+  }
+
   keepLive() {
     const v = this.video;
     if (!this.sb || !v.buffered.length) return;
-    const b = v.buffered, last = b.length - 1;
-    const start = b.start(last), end = b.end(last);
-    // The live edge, but never before the newest buffered range: after the
-    // server skips a slow viewer to the newest keyframe, that range may be
-    // shorter than the target and a jump before it would land in the hole.
-    const edge = Math.max(start, end - LIVE_EDGE_TARGET_S);
     if (!this.started) {
       this.started = true; this.say("");
-      v.currentTime = edge;
+      v.currentTime = this.liveEdge().edge;
       v.play().catch(() => {});
       return;
     }
-    if (end - v.currentTime > LIVE_EDGE_MAX_LAG_S || v.currentTime < start) {
-      v.currentTime = edge;
-    }
+    this.catchUp();
     if (v.paused) v.play().catch(() => {});
     this.trim(KEEP_BEHIND_S);
   }
