@@ -75,7 +75,6 @@ class _Encoder:
         self._ctx.options = dict(ENCODER_OPTIONS)
         self.sps = self.pps = b""
         self.frame_pts: list[int] = []  # source instants of the frames given, in order
-        self.pts: list[int] = []
         self.sizes = array("I")
         self.offsets = array("q")
         self.sync = bytearray()
@@ -94,8 +93,6 @@ class _Encoder:
                     kept.append(len(nal).to_bytes(4, "big") + nal)
             data = b"".join(kept)
             self._file.write(data)
-            assert packet.pts is not None
-            self.pts.append(packet.pts)
             self.sizes.append(len(data))
             self.offsets.append(self._pos)
             self.sync.append(1 if packet.is_keyframe else 0)
@@ -161,7 +158,7 @@ def masked_selection(
         raise mp4.SegmentError("no frame could be decoded to paint the privacy masks on")
     enc.encode(None)
     enc.close()
-    if not enc.sps or not enc.pps or not enc.pts:
+    if not enc.sps or not enc.pps or not enc.sizes:
         raise mp4.SegmentError("the H.264 encoder gave no parameter sets")
     return _selection(sel, enc)
 
@@ -196,9 +193,9 @@ def _selection(sel: mp4.Selection, enc: _Encoder) -> mp4.Selection:
         data = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
     finally:
         os.close(fd)
-    if len(enc.pts) != len(enc.frame_pts):
+    if len(enc.sizes) != len(enc.frame_pts):
         raise mp4.SegmentError(
-            f"the encoder gave {len(enc.pts)} frames for {len(enc.frame_pts)} decoded"
+            f"the encoder gave {len(enc.sizes)} frames for {len(enc.frame_pts)} decoded"
         )
     # Frames leave the decoder in presentation order, so the k-th sample takes
     # the k-th instant; sorting also copes with a camera whose timestamps do

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from playwright.sync_api import Browser
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigie.admin.models import ParticipationScenario
@@ -75,3 +76,28 @@ def live_server(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def seeded_browser_site(
+    folder: Path, cameras: list[tuple[str, str, str, str | None]], **seed_options: bool
+) -> Iterator[tuple[str, sessionmaker[Session], Browser]]:
+    """A fresh database seeded with ``cameras`` (``seed``), the app serving it on
+    loopback and a headless Chromium: (base URL, session factory, browser)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration.browser.pages import CHROMIUM, CHROMIUM_ARGS
+
+    url = f"sqlite:///{folder / 'vigie.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    with session_scope(factory) as db:
+        seed(db, cameras, **seed_options)
+    with live_server(demo_app(folder, factory)) as base_url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield base_url, factory, browser
+        finally:
+            browser.close()
+    engine.dispose()

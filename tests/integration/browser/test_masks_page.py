@@ -29,7 +29,7 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.integration.admin.pages_support import MAYOR, demo_app, live_server
+from tests.integration.admin.pages_support import MAYOR, seeded_browser_site
 from tests.integration.browser.pages import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -41,9 +41,7 @@ from tests.integration.browser.pages import (
 )
 from tests.integration.stack import OPERATOR, running_stack, small_camera
 from vigie.base.i18n import t
-from vigie.cli.demo import seed
-from vigie.storage.db import make_engine, make_sessionmaker, session_scope
-from vigie.storage.migrate import upgrade
+from vigie.storage.db import session_scope
 from vigie.storage.models import AuditEntry, Camera
 
 pytestmark = [
@@ -64,19 +62,8 @@ MASK = {"label": "Fenêtres rue Nationale", "points": [[0.1, 0.2], [0.4, 0.15], 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[str, sessionmaker[Session], Browser]]:
-    url = f"sqlite:///{tmp_path / 'vigie.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    factory = make_sessionmaker(engine)
-    with session_scope(factory) as db:
-        seed(db, CAMERAS, admin_data=False, lille_nights_only=False)
-    with live_server(demo_app(tmp_path, factory)) as base_url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield base_url, factory, browser
-        finally:
-            browser.close()
-    engine.dispose()
+    with seeded_browser_site(tmp_path, CAMERAS, admin_data=False, lille_nights_only=False) as site:
+        yield site
 
 
 def signed_in(browser: Browser, base_url: str, account: tuple[str, str]) -> tuple[Page, PageErrors]:
