@@ -39,8 +39,16 @@ lint: venv
 unit: venv
 	$(PY) -m pytest -q tests/unit
 
+# The suite, then the unit tests again on other dates (libfaketime): three years
+# ahead, and starting two minutes before the spring DST change in Europe/Paris.
+# Monotonic time is left real (timeouts keep working).
+FAKETIME := FAKETIME_DONT_FAKE_MONOTONIC=1 faketime
 test: sys venv footage lint
 	$(PY) -m pytest -q -ra
+	@echo "== unit tests three years ahead (libfaketime)"
+	$(FAKETIME) -f '+3y' $(PY) -m pytest -q -p no:cacheprovider tests/unit
+	@echo "== unit tests across the spring DST change, Europe/Paris (libfaketime)"
+	TZ=Europe/Paris $(FAKETIME) -f '@2027-03-28 01:58:00' $(PY) -m pytest -q -p no:cacheprovider tests/unit
 
 bench: sys venv
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

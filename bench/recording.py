@@ -44,6 +44,7 @@ from pathlib import Path
 import av
 from sqlalchemy import insert
 
+from vigie.base.clock import SimulatedClock
 from vigie.domain.communes import load_reference_communes
 from vigie.domain.signing import derive_key
 from vigie.media.fragmenter import Fragment, H264Fragmenter
@@ -94,13 +95,13 @@ def bench_write(tmp: Path, aus: list[bytes], stream_s: int) -> dict[str, float]:
 
     init_data, frags = fragments(aus, stream_s * FPS)
     info = InitInfo(init_data, "avc1.42c028", 1920, 1080)
-    wall = [int(T0.timestamp() * 1000)]
-    rec = StreamRecorder(tmp / "rec", 1, wall_ms=lambda: wall[0], roll_s=60)
+    clock = SimulatedClock(T0)
+    rec = StreamRecorder(tmp / "rec", 1, clock=clock, roll_s=60)
     rec.on_init("1/main", info)
     c0, w0 = time.thread_time(), time.perf_counter()
     for f in frags:
         rec.on_fragment("1/main", f)
-        wall[0] += 1000 // FPS
+        clock.advance(1 / FPS)
     rec.stop()
     cpu, elapsed = time.thread_time() - c0, time.perf_counter() - w0
     written = int(rec.snapshot()["bytes_written"])  # type: ignore[call-overload]
@@ -189,12 +190,12 @@ def bench_export(tmp: Path, aus: list[bytes], seconds: int, rounds: int) -> dict
     from vigie.media.fragmenter import InitInfo
 
     init_data, _ = fragments(aus, 1)
-    wall = [int(T0.timestamp() * 1000)]
-    rec = StreamRecorder(root, 1, wall_ms=lambda: wall[0], roll_s=60)
+    clock = SimulatedClock(T0)
+    rec = StreamRecorder(root, 1, clock=clock, roll_s=60)
     rec.on_init("1/main", InitInfo(init_data, "avc1", 1920, 1080))
     for f in frags:
         rec.on_fragment("1/main", f)
-        wall[0] += 1000 // FPS
+        clock.advance(1 / FPS)
     rec.stop()
     with session_scope(factory) as db:
         upsert_communes(db, load_reference_communes())

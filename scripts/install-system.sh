@@ -2,7 +2,7 @@
 # Installs the Debian packages Vigie needs (demo and tests). Idempotent: does
 # nothing when every package is already installed. Needs root (or sudo).
 set -eu
-PKGS="ffmpeg fonts-dejavu-core chromium
+PKGS="ffmpeg fonts-dejavu-core chromium faketime
 gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 python3-gi

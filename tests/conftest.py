@@ -43,8 +43,11 @@ def db_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 # --- control plane helpers -----------------------------------------------------
+from datetime import UTC, datetime  # noqa: E402
+
 from fastapi.testclient import TestClient  # noqa: E402
 
+from vigie.base.clock import SimulatedClock  # noqa: E402
 from vigie.base.settings import Settings  # noqa: E402
 from vigie.control.app import create_app  # noqa: E402
 from vigie.control.passwords import hash_password  # noqa: E402
@@ -154,8 +157,20 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+# The instant the control-plane tests start at, whatever today's date is: every
+# date those tests build is relative to it (or set on the clock by the test).
+TEST_START = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)  # a Monday, 12:00 in Paris
+
+
 @pytest.fixture
-def api(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[ApiClient]:
-    app = create_app(settings, sessions=session_factory, background=False)
+def clock() -> SimulatedClock:
+    return SimulatedClock(TEST_START)
+
+
+@pytest.fixture
+def api(
+    settings: Settings, session_factory: sessionmaker[Session], clock: SimulatedClock
+) -> Iterator[ApiClient]:
+    app = create_app(settings, sessions=session_factory, background=False, clock=clock)
     with ApiClient(app) as client:
         yield client

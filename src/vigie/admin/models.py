@@ -25,8 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vigie.storage.models import Base, utcnow
-from vigie.storage.types import UTCDateTime
+from vigie.storage.models import Base
+from vigie.storage.types import CREATED_AT, UPDATED_AT, UTCDateTime
 
 MONEY = Numeric(14, 2)
 
@@ -50,7 +50,7 @@ class InventoryCameraGroup(Base):
     maker: Mapped[str] = mapped_column(String(100), default="")
     model: Mapped[str] = mapped_column(String(100), default="")
     close_up: Mapped[bool] = mapped_column(Boolean, default=False)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
 
 
 class InventoryRecorder(Base):
@@ -65,7 +65,7 @@ class InventoryRecorder(Base):
     storage_tb: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     installed_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
 
 
 class InventoryCsu(Base):
@@ -80,7 +80,7 @@ class InventoryCsu(Base):
     staff_count: Mapped[int] = mapped_column(Integer)
     pooled: Mapped[bool] = mapped_column(Boolean, default=False)
     opened_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
 
 
 class InventoryLink(Base):
@@ -92,7 +92,7 @@ class InventoryLink(Base):
     bandwidth_mbps: Mapped[int] = mapped_column(Integer)
     operator: Mapped[str] = mapped_column(String(100), default="")
     endpoint: Mapped[str] = mapped_column(String(200), default="")
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
 
 
 class InventoryAuthorisation(Base):
@@ -107,7 +107,7 @@ class InventoryAuthorisation(Base):
     expires_on: Mapped[date] = mapped_column(Date)
     camera_count: Mapped[int] = mapped_column(Integer)
     retention_days_max: Mapped[int] = mapped_column(Integer)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
 
 
 class SurveyCampaign(Base):
@@ -117,7 +117,7 @@ class SurveyCampaign(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
 
 
 class SurveyResponse(Base):
@@ -135,7 +135,7 @@ class SurveyResponse(Base):
     commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee_code"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | submitted
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), nullable=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -151,7 +151,7 @@ class CatalogueVersion(Base):
     label: Mapped[str] = mapped_column(String(100), unique=True)
     valid_from: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
 
     items: Mapped[list[CatalogueItem]] = relationship(
         cascade="all, delete-orphan", order_by="CatalogueItem.position"
@@ -181,8 +181,8 @@ class ParticipationScenario(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, info=UPDATED_AT)
 
 
 class SubsidyProject(Base):
@@ -202,4 +202,4 @@ class SubsidyProject(Base):
     rate_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     amount: Mapped[Decimal] = mapped_column(MONEY)
     limited_by: Mapped[str] = mapped_column(String(20))
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -46,7 +45,7 @@ def _create(args: argparse.Namespace) -> int:
     from vigie.control.deps import audit_key
     from vigie.control.passwords import hash_password
     from vigie.storage import audit
-    from vigie.storage.db import make_engine, make_sessionmaker, session_scope
+    from vigie.storage.db import make_engine, make_sessionmaker, session_now, session_scope
     from vigie.storage.models import Account, AccountCommune, Commune
 
     password = _read_password(args.password_stdin)
@@ -77,7 +76,7 @@ def _create(args: argparse.Namespace) -> int:
             )
         )
         audit.set_key(audit_key(settings))
-        audit.append(db, at=datetime.now(UTC), action="account_created", actor="cli",
+        audit.append(db, at=session_now(db), action="account_created", actor="cli",
                      target=f"account:{args.username}",
                      details={"role": args.role, "communes": args.commune})  # fmt: skip
     print(f"account {args.username} created ({args.role})")

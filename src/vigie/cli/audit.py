@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +78,14 @@ def _instant(text: str, name: str) -> datetime:
 def _export(args: argparse.Namespace) -> int:
     from vigie.control.api.authority import audit_rows, render_audit
     from vigie.storage import audit
-    from vigie.storage.db import session_scope
+    from vigie.storage.db import session_now, session_scope
 
     factory, _key = _session()
     start, end = _instant(args.start, "from"), _instant(args.end, "to")
     with session_scope(factory) as db:
         rows = audit_rows(db, args.commune, start, end)
         body, _ = render_audit(rows, args.format)
-        audit.append(db, at=datetime.now(UTC), action="audit_exported", actor="cli",
+        audit.append(db, at=session_now(db), action="audit_exported", actor="cli",
                      commune_insee=args.commune, target=f"audit:{start.isoformat()}/{end.isoformat()}",
                      details={"format": args.format, "entries": len(rows)})  # fmt: skip
     if args.output == "-":
@@ -98,10 +98,10 @@ def _export(args: argparse.Namespace) -> int:
 
 def _purge(args: argparse.Namespace) -> int:
     from vigie.storage import audit
-    from vigie.storage.db import session_scope
+    from vigie.storage.db import session_now, session_scope
 
     factory, _key = _session()
     with session_scope(factory) as db:
-        n = audit.purge(db, now=datetime.now(UTC), retention_days=args.days or audit.RETENTION_DAYS)
+        n = audit.purge(db, now=session_now(db), retention_days=args.days or audit.RETENTION_DAYS)
     print(f"{n} entrées de plus de {args.days or audit.RETENTION_DAYS} jours supprimées.")
     return 0

@@ -18,11 +18,13 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from vigie.base.clock import RealClock
     from vigie.continuity.checks import ChecksRunner
     from vigie.storage.db import make_engine, make_sessionmaker
 
     settings = Settings()
     setup_logging(settings.log_level, "checks")
-    sessions = make_sessionmaker(make_engine(settings.resolved_database_url))
-    ChecksRunner(settings, sessions).run_forever()
+    clock = RealClock()  # the process's one clock, handed down
+    sessions = make_sessionmaker(make_engine(settings.resolved_database_url), clock)
+    ChecksRunner(settings, sessions, clock=clock).run_forever()
     return 0

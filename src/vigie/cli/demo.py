@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigie.base.clock import paris_today
 from vigie.base.log import setup_logging
 from vigie.base.settings import PLACEHOLDER_SECRET, Settings
 from vigie.domain import roles
+from vigie.storage.db import session_clock
 
 # (username, password, role, communes it acts for, display name)
 DEMO_ACCOUNTS = [
@@ -128,7 +130,7 @@ def _seed_rights(session: Session, lille_nights_only: bool) -> None:
         Delegation,
     )
 
-    today = datetime.now(UTC).date()
+    today = paris_today(session_clock(session))
     issued = today.replace(year=today.year - 1)
     auth_ids = []
     for code, _name in DEMO_COMMUNES:

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from vigie.base.clock import RealClock, paris_today
 from vigie.base.errors import InvalidArgument
 from vigie.base.i18n import t
 
@@ -52,7 +53,7 @@ def register(sub: Any) -> None:
 
 def _day(text: str | None) -> date:
     if text is None:
-        return date.today()
+        return paris_today(RealClock())  # the command's clock
     try:
         return date.fromisoformat(text)
     except ValueError:

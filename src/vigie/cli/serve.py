@@ -13,9 +13,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from typing import Any
 
+from vigie.base.clock import Clock, RealClock
 from vigie.base.log import setup_logging
 from vigie.base.settings import Settings
 
@@ -39,6 +39,7 @@ class MediaSupervisor:
         self.settings = settings
         self.env = dict(os.environ if env is None else env)
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self._clock: Clock = RealClock()  # the supervisor's own waits
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="media-supervisor", daemon=True)
 
@@ -68,10 +69,10 @@ class MediaSupervisor:
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 5
+        deadline = self._clock.monotonic() + 5
         for proc in self.procs.values():
             try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
+                proc.wait(max(0.1, deadline - self._clock.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
 

@@ -13,7 +13,6 @@ none exists yet (the first keyframe becomes the reference).
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from vigie.base.clock import Clock, RealClock
 from vigie.base.i18n import t
 from vigie.base.settings import Settings
 from vigie.continuity import alarms
@@ -60,6 +60,7 @@ class ChecksRunner:
     settings: Settings
     sessions: sessionmaker[Session]
     engine: Hysteresis = field(default_factory=lambda: Hysteresis(IMAGE_DELAYS))
+    clock: Clock = field(default_factory=RealClock)
     cameras: dict[int, _Camera] = field(default_factory=dict)
     _loaded_s: float = -1e9
     _restored: bool = False
@@ -131,7 +132,7 @@ class ChecksRunner:
             cam.checker.reference = None
         if cam.checker.reference is None:
             cam.checker.set_reference(picture)
-            cam.reference_at = datetime.now(UTC)
+            cam.reference_at = self.clock.now()
             self.refs_dir.mkdir(parents=True, exist_ok=True)
             np.save(reference_path(self.settings.data_dir, cam.camera_id), picture)
         verdict = cam.checker.observe(picture, now_s)
@@ -172,7 +173,7 @@ class ChecksRunner:
                     log.warning("camera %d: keyframe not checked: %s", cam.camera_id, exc)
             transitions = self.engine.update(now_s, conditions)
             if transitions:
-                alarms.apply(db, now=datetime.now(UTC), transitions=transitions)
+                alarms.apply(db, now=self.clock.now(), transitions=transitions)
                 db.commit()
         return conditions
 
@@ -180,9 +181,9 @@ class ChecksRunner:
         headers = {"Authorization": f"Bearer {internal_api_token(self.settings.secret_key)}"}
         with httpx.Client(timeout=2.0, headers=headers) as client:
             while True:
-                t0 = time.monotonic()
+                t0 = self.clock.monotonic()
                 try:
                     self.round(client, t0)
                 except Exception:
                     log.exception("image-check round failed")
-                time.sleep(max(0.0, interval_s - (time.monotonic() - t0)))
+                self.clock.sleep(interval_s - (self.clock.monotonic() - t0))

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from vigie.storage.models import Base, utcnow
-from vigie.storage.types import UTCDateTime
+from vigie.storage.models import Base
+from vigie.storage.types import CREATED_AT, UTCDateTime
 
 
 class Alarm(Base):
@@ -103,7 +103,7 @@ class OutboxMessage(Base):
     target: Mapped[str] = mapped_column(String(500))
     subject: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)

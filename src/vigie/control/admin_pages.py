@@ -9,7 +9,7 @@ that send the CSRF header.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -21,6 +21,7 @@ from vigie.admin import catalogue, charts, inventory, survey
 from vigie.admin import participation as part
 from vigie.admin.money import fmt_fr, fmt_pct
 from vigie.admin.subsidy import load_rules
+from vigie.base.clock import paris_today
 from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
 from vigie.control.api.admin_common import (
@@ -32,6 +33,7 @@ from vigie.control.api.admin_common import (
 )
 from vigie.control.deps import DbSession, Principal
 from vigie.control.pages import render, templates
+from vigie.storage.db import session_clock
 from vigie.storage.models import Commune
 
 router = APIRouter(include_in_schema=False)
@@ -174,7 +176,7 @@ def results_page(campaign_id: int, request: Request, principal: Manager, db: DbS
 
 @router.get("/admin/inventory", response_model=None)
 def inventory_page(request: Request, principal: Manager, db: DbSession) -> Response:
-    rows = list(inventory.summary(db=db, today=date.today()).values())
+    rows = list(inventory.summary(db=db, today=paris_today(session_clock(db))).values())
     totals = {
         "cameras": sum(s.cameras for s in rows),
         "obsolete": sum(s.obsolete_cameras for s in rows),

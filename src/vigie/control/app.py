@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigie import __version__
+from vigie.base.clock import Clock, RealClock
 from vigie.base.settings import Settings
 from vigie.control import pages
 from vigie.control.access import AccessPolicy
@@ -30,7 +29,7 @@ from vigie.control.errors import install_error_handlers
 from vigie.control.export_jobs import ExportJobs
 from vigie.control.media_directory import MediaDirectory
 from vigie.storage import audit
-from vigie.storage.db import make_engine, make_sessionmaker
+from vigie.storage.db import make_engine, make_sessionmaker, use_clock
 from vigie.storage.models import Camera
 
 log = logging.getLogger(__name__)
@@ -66,9 +65,15 @@ def create_app(
     media: MediaDirectory | None = None,
     access_policy: AccessPolicy | None = None,
     background: bool = True,
+    clock: Clock | None = None,
 ) -> FastAPI:
+    """The control plane. ``clock`` is the one source of time of the whole
+    application (routes, background rounds, row stamps): real unless given."""
+    clock = clock or RealClock()
     if sessions is None:
-        sessions = make_sessionmaker(make_engine(settings.resolved_database_url))
+        sessions = make_sessionmaker(make_engine(settings.resolved_database_url), clock)
+    else:
+        use_clock(sessions, clock)
     directory = media or MediaDirectory(settings)
 
     def _load_cameras() -> list[Camera]:
@@ -80,7 +85,7 @@ def create_app(
         await directory.push(cams)
         await directory.refresh_stats()
 
-    watch = SessionWatch(sessions, directory, settings)
+    watch = SessionWatch(sessions, directory, settings, clock)
 
     async def _watch_rights() -> None:
         while True:
@@ -96,8 +101,8 @@ def create_app(
         with sessions() as db:
             monitor.tick(
                 db,
-                now=datetime.now(UTC),
-                now_s=time.monotonic(),
+                now=clock.now(),
+                now_s=clock.monotonic(),
                 streams=directory.last_stats,
                 processes=dict(directory.last_process),
                 process_errors=dict(directory.node_errors),
@@ -106,11 +111,10 @@ def create_app(
 
     async def _background() -> None:
         last_push = -PUSH_EVERY_S
-        loop = asyncio.get_running_loop()
         while True:
             try:
-                if loop.time() - last_push >= PUSH_EVERY_S or directory.needs_push():
-                    last_push = loop.time()
+                if clock.monotonic() - last_push >= PUSH_EVERY_S or directory.needs_push():
+                    last_push = clock.monotonic()
                     await sync_media()
                 else:
                     await directory.refresh_stats()
@@ -124,7 +128,7 @@ def create_app(
 
     def _deliver_round() -> None:
         with sessions() as db:
-            monitor.deliver(db, now=datetime.now(UTC))
+            monitor.deliver(db, now=clock.now())
 
     async def _deliveries() -> None:
         while True:
@@ -134,7 +138,7 @@ def create_app(
                 log.exception("notification delivery failed")
             await asyncio.sleep(STATS_EVERY_S)
 
-    export_jobs = ExportJobs(sessions)
+    export_jobs = ExportJobs(sessions, clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -157,7 +161,7 @@ def create_app(
                 directory.recording_stopped_communes = communes  # sent at the next push
 
             recording = RecordingService(
-                sessions, settings.data_dir / "recordings", on_quota_full=_quota_full
+                sessions, settings.data_dir / "recordings", on_quota_full=_quota_full, clock=clock
             )
             recording.start()
         yield
@@ -178,9 +182,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock
     app.state.sessions = sessions
     app.state.media = directory
-    app.state.access_policy = access_policy or AuthorityPolicy(settings)
+    app.state.access_policy = access_policy or AuthorityPolicy(settings, clock)
     app.state.session_watch = watch
     app.state.export_jobs = export_jobs
     audit.set_key(audit_key(settings))

@@ -34,12 +34,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigie.base.clock import Clock
 from vigie.base.errors import InvalidArgument, NotFound
 from vigie.base.i18n import t
 from vigie.base.settings import Settings
@@ -214,15 +215,12 @@ def decide(
     return Decision(True, commune, "ok")
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
 class AuthorityPolicy:
     """The ``AccessPolicy`` of the control plane, backed by ``decide``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
+        self.clock = clock
 
     def decision(
         self, db: Session, principal: Principal, camera: Camera, purpose: str, at: datetime
@@ -233,7 +231,7 @@ class AuthorityPolicy:
     def camera_for_images(
         self, db: Session, principal: Principal, camera_id: int, purpose: str = "live"
     ) -> Camera:
-        at = now_utc()
+        at = self.clock.now()
         camera = db.get(Camera, camera_id)
         if camera is None:
             audit.append(
@@ -258,7 +256,7 @@ class AuthorityPolicy:
         grants = Grants.load(db, principal.account_id)
         if principal.role in (roles.METRO_ADMIN, roles.PROJECT_TEAM, roles.AUDITOR):
             return None  # inventory roles list every camera (never its images)
-        at = now_utc()
+        at = self.clock.now()
         return {
             c.id
             for c in db.scalars(select(Camera))
@@ -299,7 +297,8 @@ class SessionWatch:
     or withdrawn, authorisation expired, account disabled). Run every second by
     the control plane; also logs when a live session ends."""
 
-    def __init__(self, sessions: Any, directory: Any, settings: Settings) -> None:
+    def __init__(self, sessions: Any, directory: Any, settings: Settings, clock: Clock) -> None:
+        self._clock = clock
         self._sessions = sessions
         self._directory = directory
         self._settings = settings
@@ -307,7 +306,7 @@ class SessionWatch:
 
     async def run_once(self) -> list[str]:
         open_sessions, complete = await self._directory.open_sessions()
-        to_revoke = await asyncio.to_thread(self._check, open_sessions, complete, now_utc())
+        to_revoke = await asyncio.to_thread(self._check, open_sessions, complete, self._clock.now())
         if to_revoke:
             await self._directory.revoke(jtis=to_revoke)
         return to_revoke

@@ -4,7 +4,7 @@ settings (notification contacts, per-camera image checks)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -25,6 +25,7 @@ from vigie.domain import roles
 from vigie.domain.alarms import SEVERITIES
 from vigie.domain.imagecheck import Thresholds
 from vigie.domain.schedule import PARIS, WEEKDAY_NAMES_FR
+from vigie.storage.db import session_now
 from vigie.storage.models import Camera, Commune
 
 router = APIRouter(include_in_schema=False)
@@ -62,7 +63,7 @@ def coverage_page(
     commune: str | None = None,
     week: str | None = None,
 ) -> HTMLResponse:
-    view = metropolitan(db, datetime.now(UTC))
+    view = metropolitan(db, session_now(db))
     chart = None
     if commune:
         cov = coverage_of(db, commune, week)

@@ -10,13 +10,14 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigie.base.clock import Clock
 from vigie.base.errors import PermissionDenied, Unauthenticated
 from vigie.base.i18n import t
 from vigie.base.settings import Settings
@@ -49,6 +50,15 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_clock(request: Request) -> Clock:
+    """The application's clock (``create_app(clock=...)``): every route reads time here."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+AppClock = Annotated[Clock, Depends(get_clock)]
+
+
 def get_db(request: Request) -> Iterator[Session]:
     with session_scope(request.app.state.sessions) as session:
         yield session
@@ -63,9 +73,9 @@ def audit_key(settings: Settings) -> bytes:
     return derive_key(settings.secret_key, "audit")
 
 
-def _from_api_token(db: Session, token: str) -> Principal:
+def _from_api_token(db: Session, token: str, clock: Clock) -> Principal:
     row = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    now = datetime.now(UTC)
+    now = clock.now()
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
         raise Unauthenticated(t("auth.token_invalid"))
     account = db.get(Account, row.account_id)
@@ -76,17 +86,17 @@ def _from_api_token(db: Session, token: str) -> Principal:
     return Principal(account_id=account.id, username=account.username, role=account.role)
 
 
-def current_principal(request: Request, db: DbSession) -> Principal:
+def current_principal(request: Request, db: DbSession, clock: AppClock) -> Principal:
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        return _from_api_token(db, authorization[7:].strip())
+        return _from_api_token(db, authorization[7:].strip(), clock)
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise Unauthenticated(t("auth.required"))
     row = db.get(UserSession, token_hash(token))
     if row is None:
         raise Unauthenticated(t("auth.required"))
-    if row.expires_at <= datetime.now(UTC):
+    if row.expires_at <= clock.now():
         db.delete(row)
         raise Unauthenticated(t("auth.expired"))
     account = db.get(Account, row.account_id)

@@ -21,13 +21,14 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from vigie.base.clock import Clock
 from vigie.base.errors import VigieError
 from vigie.base.i18n import t
 from vigie.recording.models import Transmission
@@ -64,8 +65,9 @@ class ExportJob:
 class ExportJobs:
     """A queue of export jobs run by one worker thread."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], clock: Clock) -> None:
         self._factory = factory
+        self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-job")
         self._jobs: dict[str, ExportJob] = {}
         self._lock = threading.Lock()
@@ -80,7 +82,7 @@ class ExportJobs:
     ) -> ExportJob:
         """Queue ``run(db, progress)``; its dict becomes the job's result and
         its session is committed when it returns."""
-        job = ExportJob(uuid.uuid4().hex, camera_id, account_id, datetime.now(UTC), out_dir)
+        job = ExportJob(uuid.uuid4().hex, camera_id, account_id, self._clock.now(), out_dir)
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()

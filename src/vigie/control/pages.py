@@ -33,7 +33,7 @@ def _signed_in_role(request: Request) -> str | None:
         return None
     with session_scope(request.app.state.sessions) as db:
         try:
-            return current_principal(request, db).role
+            return current_principal(request, db, request.app.state.clock).role
         except VigieError:
             return None
 

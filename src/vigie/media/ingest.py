@@ -11,13 +11,12 @@ import errno
 import logging
 import random
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import av
 
+from vigie.base.clock import Clock, RealClock
 from vigie.base.i18n import t
 from vigie.base.redact import redact_text, redact_url
 from vigie.media.fragmenter import FRAGMENTERS, Fragment, H264Fragmenter, InitInfo
@@ -140,7 +139,7 @@ class StreamWorker:
         *,
         opener: Opener,
         sink: StreamSink,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         backoff_base_s: float = BACKOFF_BASE_S,
         backoff_cap_s: float = BACKOFF_CAP_S,
     ) -> None:
@@ -149,7 +148,7 @@ class StreamWorker:
         self.stats = StreamStats()
         self._opener = opener
         self._sink = sink
-        self._mono = monotonic
+        self._mono = (clock or RealClock()).monotonic
         self._backoff_base = backoff_base_s
         self._backoff_cap = backoff_cap_s
         self._stop = threading.Event()
@@ -248,7 +247,7 @@ class StreamWorker:
         got = False
         sink = self._sink
         key = self.key
-        for size, now, is_key, init, frag in frames(source, fragmenter):
+        for size, now, is_key, init, frag in frames(source, fragmenter, self._mono):
             if not got:
                 got = True
                 stats.state = "online"

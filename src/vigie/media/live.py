@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vigie.base.clock import Clock, RealClock
 from vigie.base.i18n import t
 from vigie.domain.tickets import LiveTicket
 from vigie.media.fragmenter import Fragment, InitInfo
@@ -96,7 +96,7 @@ class Viewer:
         # fragments are not live delivery latency samples.
         self.replay_pending = 0
         self._replay_mono = 0.0
-        self.on_latency: Callable[[float], None] | None = None
+        self.on_latency: Callable[[float], None] | None = None  # given each sent read_mono
         self.on_finish: Callable[[int], None] | None = None
         self.byte_rate: Callable[[], float] = lambda: 0.0
         self._backlog_bytes = backlog_bytes
@@ -196,7 +196,7 @@ class Viewer:
                     if self.replay_pending > 0:
                         self.replay_pending -= 1
                     elif self.on_latency is not None:
-                        self.on_latency(time.monotonic() - item.read_mono)
+                        self.on_latency(item.read_mono)
 
     def close(self) -> None:
         self.closed = True
@@ -206,8 +206,9 @@ class Viewer:
 class LiveStream:
     """The state of one stream on the loop: codec, init segment, GOP cache, viewers."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, clock: Clock | None = None) -> None:
         self.key = key
+        self._mono = (clock or RealClock()).monotonic
         self.codec: str | None = None
         self.init: InitInfo | None = None
         self.gop: list[Fragment] = []
@@ -272,15 +273,18 @@ class LiveStream:
         The GOP is up to a GOP's duration old: replayed through ``offer`` it would
         trip the lag cut and the viewer would wait for the next keyframe instead.
         """
-        viewer.on_latency = self.latencies_s.append
+        viewer.on_latency = self._latency
         viewer.byte_rate = self.byte_rate
         if not self.live:
             assert self.codec is not None
             viewer.offer_control(unsupported_codec(self.codec))
         elif self.init is not None:
             viewer.offer_control(InitMessage(self.init))
-            viewer.offer_replay(self.gop, time.monotonic())
+            viewer.offer_replay(self.gop, self._mono())
         self.viewers.add(viewer)
+
+    def _latency(self, read_mono: float) -> None:
+        self.latencies_s.append(self._mono() - read_mono)
 
     def detach(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
@@ -302,8 +306,9 @@ class LiveHub:
     overtaken by fragments of the previous configuration or vice versa.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, clock: Clock | None = None) -> None:
         self._loop = loop
+        self._clock = clock or RealClock()
         self.streams: dict[str, LiveStream] = {}
         self._inbox: deque[tuple[Callable[[Any], None], Any]] = deque()
         self._drainer: asyncio.Task[None] | None = None
@@ -339,7 +344,7 @@ class LiveHub:
     def stream(self, key: str) -> LiveStream:
         s = self.streams.get(key)
         if s is None:
-            s = self.streams[key] = LiveStream(key)
+            s = self.streams[key] = LiveStream(key, self._clock)
         return s
 
     # --- StreamSink, called from ingest threads -------------------------------

@@ -22,13 +22,13 @@ import asyncio
 import bisect
 import json
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
+from vigie.base.clock import Clock, RealClock
 from vigie.media import hevc
 from vigie.media.fmp4 import TIMESCALE_90K
 from vigie.media.recfile import SEGMENT_SUFFIX, retime, scan_bytes, start_ms_of
@@ -107,7 +107,10 @@ def chunks_from(cam_dir: Path, at_ms: int) -> Iterator[int]:
 
 
 class PlaybackSession:
-    def __init__(self, ws: web.WebSocketResponse, cam_dir: Path, start_ms: int) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, cam_dir: Path, start_ms: int, clock: Clock | None = None
+    ) -> None:
+        self._clock = clock or RealClock()
         self.ws = ws
         self.cam_dir = cam_dir
         self.at_ms = start_ms
@@ -165,7 +168,7 @@ class PlaybackSession:
 
     async def _play_from(self, at_ms: int) -> None:
         origin: int | None = None
-        clock0 = time.monotonic()
+        clock0 = self._clock.monotonic()
         prev_end: int | None = None
         for seg_start in chunks_from(self.cam_dir, at_ms):
             chunk = await asyncio.to_thread(load_chunk, self.cam_dir, seg_start, at_ms)
@@ -186,7 +189,7 @@ class PlaybackSession:
                     )
                 )
                 await self.ws.send_bytes(chunk.init)
-                clock0 = time.monotonic()
+                clock0 = self._clock.monotonic()
             first = chunk.frames[0].at_ms
             if prev_end is not None and first - prev_end > 1500:
                 await self.ws.send_str(
@@ -201,11 +204,11 @@ class PlaybackSession:
                         break
                     self._wake.clear()
                     await self._wake.wait()
-                    clock0 = time.monotonic() - (fr.at_ms - origin) / 1000 / self.speed
+                    clock0 = self._clock.monotonic() - (fr.at_ms - origin) / 1000 / self.speed
                 if self._restart.is_set() or self.ws.closed:
                     return
                 due = clock0 + (fr.at_ms - origin) / 1000 / self.speed
-                delay = due - time.monotonic()
+                delay = due - self._clock.monotonic()
                 if delay > 0 and not self.paused:
                     try:
                         await asyncio.wait_for(self._restart.wait(), delay)

@@ -18,10 +18,10 @@ import errno
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from vigie.base.clock import Clock, RealClock, epoch_ms
 from vigie.base.i18n import t
 from vigie.media.fmp4 import TIMESCALE_90K
 from vigie.media.fragmenter import FRAGMENTERS, Fragment, InitInfo
@@ -48,13 +48,13 @@ class StreamRecorder:
         root: Path,
         camera_id: int,
         *,
-        wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         roll_s: float = ROLL_S,
     ) -> None:
         self.dir = camera_dir(root, camera_id)
-        self._wall_ms = wall_ms
-        self._mono = monotonic
+        clock = clock or RealClock()
+        self._wall_ms: Callable[[], int] = lambda: epoch_ms(clock.now())
+        self._mono = clock.monotonic
         self._roll_90k = int(roll_s * TIMESCALE_90K)
         self._init: bytes | None = None
         self._fd: int | None = None

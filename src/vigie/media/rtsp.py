@@ -21,11 +21,11 @@ import hashlib
 import re
 import secrets
 import socket
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+from vigie.base.clock import Clock, RealClock
 from vigie.media._fastpath import Packer, RtpReader
 from vigie.media.fragmenter import Fragment, H264Fragmenter, InitInfo
 
@@ -207,7 +207,10 @@ def _split_credentials(url: str) -> tuple[str, str | None, str | None]:
 class RtspSession:
     """One connection to one camera stream, from DESCRIBE to TEARDOWN."""
 
-    def __init__(self, url: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    def __init__(
+        self, url: str, *, timeout_s: float = CONNECT_TIMEOUT_S, clock: Clock | None = None
+    ) -> None:
+        self._clock = clock or RealClock()
         self.url, self._user, self._password = _split_credentials(url)
         self._timeout_s = timeout_s
         self._sock: socket.socket | None = None
@@ -296,7 +299,7 @@ class RtspSession:
 
     def _read_response(self, method: str) -> Response:
         assert self._sock is not None
-        deadline = time.monotonic() + self._timeout_s
+        deadline = self._clock.monotonic() + self._timeout_s
         while True:
             # Interleaved data may precede the answer (a PLAY already running).
             while self._buf.startswith(b"$") and len(self._buf) >= 4:
@@ -334,7 +337,7 @@ class RtspSession:
                 )
             if len(self._buf) > MAX_RESPONSE_BYTES:
                 raise ValueError("Invalid data found when processing input: answer too long")
-            if time.monotonic() > deadline:
+            if self._clock.monotonic() > deadline:
                 raise TimeoutError(f"timed out waiting for the answer to {method}")
             chunk = self._sock.recv(65536)
             if not chunk:
@@ -361,7 +364,7 @@ class RtspSession:
         self._buf = b""
         packer = fragmenter.packer if fragmenter is not None else Packer(self.track.codec)
         read = reader.read
-        keepalive_at = time.monotonic() + self._keepalive_s
+        keepalive_at = self._clock.monotonic() + self._keepalive_s
         while True:
             size, now, (params, frag) = read(packer)
             if fragmenter is None:

@@ -20,7 +20,6 @@ import socket
 import statistics
 import sys
 import termios
-import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -30,6 +29,7 @@ from typing import Any
 import av
 from aiohttp import WSMsgType, web
 
+from vigie.base.clock import Clock, RealClock
 from vigie.base.errors import Unauthenticated, VigieError
 from vigie.base.i18n import t
 from vigie.domain import tickets
@@ -89,14 +89,16 @@ class MediaServer:
         max_streams: int = 64,
         opener: Opener | None = None,
         recordings_dir: Path | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        self.clock: Clock = clock or RealClock()
         self.secret = secret
         self.recordings_dir = recordings_dir
         self.recorders: dict[str, StreamRecorder] = {}
         self._playbacks: dict[web.WebSocketResponse, tickets.LiveTicket] = {}
         self.index = index
         self.max_streams = max_streams
-        self.opener: Opener = opener or CameraOpener()
+        self.opener: Opener = opener or CameraOpener(clock=self.clock)
         self.defs: dict[str, StreamDef] = {}
         self.workers: dict[str, StreamWorker] = {}
         self.hub: LiveHub | None = None
@@ -107,7 +109,7 @@ class MediaServer:
         self._revoked_accounts: dict[int, float] = {}
         self._token = tickets.internal_api_token(secret)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._started_mono = time.monotonic()
+        self._started_mono = self.clock.monotonic()
         self.app = web.Application()
         self.app.add_routes(
             [
@@ -127,7 +129,7 @@ class MediaServer:
 
     # --- lifecycle ------------------------------------------------------------
     async def _on_startup(self, _app: web.Application) -> None:
-        self.hub = LiveHub(asyncio.get_running_loop())
+        self.hub = LiveHub(asyncio.get_running_loop(), self.clock)
         self.hub.start()
 
     async def _on_shutdown(self, _app: web.Application) -> None:
@@ -176,11 +178,11 @@ class MediaServer:
                 stream.attach(v)
             sink: StreamSink = self.hub
             if self.recordings_dir is not None and d.stream == "main":
-                recorder = StreamRecorder(self.recordings_dir, d.camera_id)
+                recorder = StreamRecorder(self.recordings_dir, d.camera_id, clock=self.clock)
                 recorder.set_enabled(d.record)
                 self.recorders[key] = recorder
                 sink = TeeSink(self.hub, recorder)
-            worker = StreamWorker(key, d.url, opener=self.opener, sink=sink)
+            worker = StreamWorker(key, d.url, opener=self.opener, sink=sink, clock=self.clock)
             self.defs[key] = d
             self.workers[key] = worker
             worker.start()
@@ -214,7 +216,7 @@ class MediaServer:
         return web.json_response(self.stats())
 
     def stats(self) -> dict[str, Any]:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         streams: dict[str, Any] = {}
         assert self.hub is not None
         for key, worker in self.workers.items():
@@ -246,7 +248,7 @@ class MediaServer:
     async def _revoke(self, request: web.Request) -> web.Response:
         self._require_internal(request)
         body = await request.json()
-        now = time.time()
+        now = self.clock.now().timestamp()
         jtis = {str(j) for j in body.get("jtis", [])}
         accounts = {int(a) for a in body.get("account_ids", [])}
         cameras = {int(c) for c in body.get("camera_ids", [])}
@@ -295,7 +297,7 @@ class MediaServer:
         self, request: web.Request, *, purposes: tuple[str, ...]
     ) -> tickets.LiveTicket:
         token = request.query.get("ticket", "")
-        now = time.time()
+        now = self.clock.now().timestamp()
         self._forget_expired(now)
         try:
             ticket = tickets.check(self.secret, token, now_s=now)
@@ -428,7 +430,7 @@ class MediaServer:
         self._playbacks[ws] = ticket
         try:
             session = PlaybackSession(
-                ws, camera_dir(self.recordings_dir, ticket.camera_id), start_ms
+                ws, camera_dir(self.recordings_dir, ticket.camera_id), start_ms, self.clock
             )
             await session.run()
         finally:
@@ -563,7 +565,11 @@ def run_media_process(
     recordings_dir: Path | None = None,
 ) -> None:
     server = MediaServer(
-        secret=secret, index=index, max_streams=max_streams, recordings_dir=recordings_dir
+        secret=secret,
+        index=index,
+        max_streams=max_streams,
+        recordings_dir=recordings_dir,
+        clock=RealClock(),
     )
     tune_gc()
     log.info("media process %d listening on %s:%d", index, host, port)

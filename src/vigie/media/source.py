@@ -10,11 +10,11 @@ same packer turns into the same fragments.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from vigie.base.clock import Clock, RealClock
 from vigie.media import h264
 from vigie.media._fastpath import Reader
 from vigie.media.fragmenter import H264Fragmenter
@@ -49,12 +49,13 @@ class Opener(Protocol):
     def open(self, url: str) -> PacketSource: ...
 
 
-def frames(source: PacketSource, fragmenter: H264Fragmenter | None) -> Iterator[Frame]:
+def frames(
+    source: PacketSource, fragmenter: H264Fragmenter | None, mono: Callable[[], float]
+) -> Iterator[Frame]:
     """Every packet of ``source``, packed by ``fragmenter`` when there is one."""
     if isinstance(source, (FfmpegSource, RtspSource)):
         yield from source.frames(fragmenter)
         return
-    mono = time.monotonic
     for pkt in source.packets():
         now = mono()
         if fragmenter is None:
@@ -135,7 +136,8 @@ class CameraOpener:
     """Cameras: ``rtsp://`` with H.264/H.265 through our RTSP client (RTP read in
     C); anything else through FFmpeg's libavformat, with its own I/O timeout."""
 
-    def __init__(self, *, timeout_us: int = RTSP_TIMEOUT_US) -> None:
+    def __init__(self, *, timeout_us: int = RTSP_TIMEOUT_US, clock: Clock | None = None) -> None:
+        self._clock = clock or RealClock()
         self._timeout_s = timeout_us / 1e6
         self._options = {
             "rtsp_transport": "tcp",
@@ -147,7 +149,7 @@ class CameraOpener:
 
     def open(self, url: str) -> PacketSource:
         if url.startswith("rtsp://"):
-            session = RtspSession(url, timeout_s=self._timeout_s)
+            session = RtspSession(url, timeout_s=self._timeout_s, clock=self._clock)
             try:
                 return RtspSource(session)
             except UnsupportedTrack:

@@ -21,8 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vigie.storage.models import Base, utcnow
-from vigie.storage.types import UTCDateTime
+from vigie.storage.models import Base
+from vigie.storage.types import CREATED_AT, UTCDateTime
 
 
 class RecordingSegment(Base):
@@ -45,7 +45,7 @@ class RecordingSegment(Base):
     init_bytes: Mapped[int] = mapped_column(Integer)
     keyframes: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(20), default="ok")  # ok, truncated, missing
-    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
 
 
 class Destruction(Base):
@@ -80,7 +80,7 @@ class Requisition(Base):
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by_account_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     release_reason: Mapped[str] = mapped_column(Text, default="")
 

@@ -14,13 +14,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from vigie.base.clock import Clock, RealClock
 from vigie.sim.clips import Clip, ClipSpec, ensure_clips
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -102,6 +102,7 @@ class SimServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
         self._config: Path | None = None
+        self._clock: Clock = RealClock()  # waits for the server to start only
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -225,7 +226,7 @@ class SimServer:
         config = json.loads(self._config.read_text())
         config["port"] = port
         self._config.write_text(json.dumps(config, indent=1))
-        deadline = time.monotonic() + self.ready_timeout_s
+        deadline = self._clock.monotonic() + self.ready_timeout_s
         while True:
             stdout = self._workdir / "stdout.txt"
             stderr = self._workdir / "stderr.txt"
@@ -242,8 +243,8 @@ class SimServer:
                 self._port = ready
                 return
             # After a kill, a fixed port may be briefly unavailable: retry.
-            if port != 0 and time.monotonic() < deadline:
-                time.sleep(0.2)
+            if port != 0 and self._clock.monotonic() < deadline:
+                self._clock.sleep(0.2)
                 continue
             self.kill()
             raise SimServerError(
@@ -253,14 +254,14 @@ class SimServer:
 
     def _wait_ready(self, stdout: Path, deadline: float) -> int | None:
         assert self._proc is not None
-        while time.monotonic() < deadline:
+        while self._clock.monotonic() < deadline:
             for line in stdout.read_text(errors="replace").splitlines():
                 if line.startswith("READY port="):
                     return int(line.split("=", 1)[1])
             if self._proc.poll() is not None:
                 self._reap()
                 return None
-            time.sleep(0.05)
+            self._clock.sleep(0.05)
         return None
 
     def _signal(self, sig: signal.Signals) -> None:

@@ -8,17 +8,13 @@ the same ``Base`` so that one Alembic history covers them all.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from vigie.storage.types import UTCDateTime
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from vigie.storage.types import CREATED_AT, UPDATED_AT, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -77,8 +73,8 @@ class Camera(Base):
     privacy_masks: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=list, server_default=text("'[]'")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, info=UPDATED_AT)
 
     commune: Mapped[Commune] = relationship()
     site: Mapped[Site | None] = relationship()
@@ -104,7 +100,7 @@ class Authorisation(Base):
     retention_min_days: Mapped[int] = mapped_column(Integer, default=0)
     retention_max_days: Mapped[int] = mapped_column(Integer)
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
 
     commune: Mapped[Commune] = relationship()
 
@@ -151,7 +147,7 @@ class Account(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(40))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
     # Sign-in protection: consecutive failures and the lockout they caused.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -223,7 +219,7 @@ class Agrement(Base):
     expires_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="valid")
     status_reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
 
     authorisations: Mapped[list[AgrementAuthorisation]] = relationship(cascade="all, delete-orphan")
 
@@ -257,7 +253,7 @@ class Delegation(Base):
     all_cameras: Mapped[bool] = mapped_column(Boolean, default=True)
     windows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     spans: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, info=CREATED_AT)
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_by: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -33,3 +33,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+# Column ``info`` markers: the instant is stamped at flush time from the clock
+# of the session (``make_sessionmaker(engine, clock)``), never from the system.
+CREATED_AT: dict[str, Any] = {"stamp": "insert"}  # set once, when the row is added
+UPDATED_AT: dict[str, Any] = {"stamp": "update"}  # set when added and on every change

@@ -53,8 +53,8 @@ def demo_app(folder: Path, factory: sessionmaker[Session]) -> FastAPI:
         Settings(data_dir=folder, secret_key=SECRET, media_base_port=18700),
         sessions=factory,
         background=False,
+        clock=SimulatedClock(DURING_CAMPAIGN),
     )
-    app.state.clock = SimulatedClock(DURING_CAMPAIGN)
     return app
 
 

@@ -38,9 +38,9 @@ def app_client(tmp_path: Path, session_factory: sessionmaker[Session]) -> Iterat
             account.communes = [AccountCommune(commune_insee=c) for c in communes]
             db.add(account)
     app = create_app(
-        Settings(demo=True, data_dir=tmp_path), sessions=session_factory, background=False
-    )
-    app.state.clock = SimulatedClock(datetime(2025, 1, 20, 10, 0, tzinfo=UTC))
+        Settings(demo=True, data_dir=tmp_path), sessions=session_factory, background=False,
+        clock=SimulatedClock(datetime(2025, 1, 20, 10, 0, tzinfo=UTC)),
+    )  # fmt: skip
     with TestClient(app) as client:
         yield client
 
@@ -162,6 +162,7 @@ def test_questionnaire_scope_deadline_and_follow_up(app_client: TestClient) -> N
     assert ok.status_code == 200 and ok.json()["status"] == "submitted"
 
     app_client.app.state.clock.advance(86400 * 40)  # type: ignore[attr-defined]
+    mayor = login(app_client, "maire-bousbecque")  # yesterday's sign-in has expired
     late = app_client.post(f"{base}/59098/submit", json={"answers": full}, headers=mayor)
     assert late.status_code == 409
     assert "17/02/2025" in late.json()["error"]["message"]

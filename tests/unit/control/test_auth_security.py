@@ -3,7 +3,6 @@ everywhere, TOTP second factor, API tokens."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_SECRET, ApiClient, grant_images, make_account
+from vigie.base.clock import SimulatedClock
 from vigie.base.settings import Settings
 from vigie.control.app import create_app
 from vigie.domain import roles, totp
@@ -87,15 +87,18 @@ def test_no_session_fixation_and_sign_out_everywhere(
 
 
 @pytest.fixture
-def strict_api(tmp_path: Path, session_factory: sessionmaker[Session]) -> Iterator[ApiClient]:
+def strict_api(
+    tmp_path: Path, session_factory: sessionmaker[Session], clock: SimulatedClock
+) -> Iterator[ApiClient]:
     settings = Settings(data_dir=tmp_path, secret_key=TEST_SECRET, media_base_port=18100,
                         totp_required=True)  # fmt: skip
-    with ApiClient(create_app(settings, sessions=session_factory, background=False)) as c:
+    app = create_app(settings, sessions=session_factory, background=False, clock=clock)
+    with ApiClient(app) as c:
         yield c
 
 
 def test_totp_required_for_images(
-    strict_api: ApiClient, session_factory: sessionmaker[Session]
+    strict_api: ApiClient, session_factory: sessionmaker[Session], clock: SimulatedClock
 ) -> None:
     admin = make_account(session_factory, "admin", roles.METRO_ADMIN)
     op = make_account(session_factory, "op", roles.CMSU_OPERATOR)
@@ -114,7 +117,7 @@ def test_totp_required_for_images(
     assert setup["uri"].startswith("otpauth://totp/Vigie:op?secret=")
     bad = api.post("/api/auth/totp/confirm", json={"code": "000000"})
     assert bad.status_code == 422
-    code = totp.code_at(setup["secret"], int(time.time() // 30))
+    code = totp.code_at(setup["secret"], int(clock.now().timestamp() // 30))
     me = api.post("/api/auth/totp/confirm", json={"code": code}).json()
     assert me["mfa"] is True and me["totp_enabled"] is True
     assert api.post(f"/api/cameras/{cam_id}/tickets", json={"stream": "main"}).status_code == 200
@@ -124,7 +127,7 @@ def test_totp_required_for_images(
     assert r.status_code == 401 and r.json()["error"].get("field") == "totp"
     r = api.post("/api/auth/login", json={"username": "op", "password": PW, "totp": code})
     assert r.status_code == 401  # already used
-    next_code = totp.code_at(setup["secret"], int(time.time() // 30) + 1)
+    next_code = totp.code_at(setup["secret"], int(clock.now().timestamp() // 30) + 1)
     r = api.post("/api/auth/login", json={"username": "op", "password": PW, "totp": next_code})
     assert r.status_code == 200 and r.json()["mfa"] is True
     assert admin  # the administrator needs no second factor to sign in (no images)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import ApiClient, make_account
+from tests.conftest import TEST_START, ApiClient, make_account
 from vigie.domain import roles
 from vigie.storage.db import session_scope
 from vigie.storage.models import AccountCommune, Camera
@@ -58,7 +58,7 @@ def test_authorisation_rules_and_alerts(
     a = r.json()
     assert a["expires_on"] == "2029-03-01" and a["camera_ids"] == [ids["l1"]] and a["valid_today"]
     # Expiring within 90 days → J-90 alert; the Roubaix camera has no authorisation → flagged.
-    soon = (date.today() + timedelta(days=60)).isoformat()
+    soon = (TEST_START.date() + timedelta(days=60)).isoformat()
     r = api.post("/api/authorisations", json={
         "commune_insee": "59512", "number": "2021/VP/9", "issued_on": "2022-06-01", "expires_on": soon,
         "retention_max_days": 10})  # fmt: skip

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_SECRET, ApiClient, make_account
+from vigie.base.clock import SimulatedClock
 from vigie.base.settings import Settings
 from vigie.control import authority
 from vigie.control.app import create_app
@@ -192,11 +193,12 @@ def world(session_factory: sessionmaker[Session]) -> World:
 
 @pytest.fixture
 def clients(
-    tmp_path: object, session_factory: sessionmaker[Session], world: World
+    tmp_path: object, session_factory: sessionmaker[Session], world: World, clock: SimulatedClock
 ) -> Iterator[dict[str, ApiClient]]:
+    # Sign-in sessions last the whole test: the clock visits instants months apart.
     settings = Settings(data_dir=str(tmp_path), secret_key=TEST_SECRET, media_base_port=18100,
-                        totp_required=False)  # fmt: skip
-    app = create_app(settings, sessions=session_factory, background=False)
+                        totp_required=False, session_max_age_s=366 * 86400)  # fmt: skip
+    app = create_app(settings, sessions=session_factory, background=False, clock=clock)
     out: dict[str, ApiClient] = {}
     for who in world.accounts:
         c = ApiClient(app)
@@ -209,14 +211,14 @@ def clients(
 
 
 def test_every_path_matches_the_rules(
-    world: World, clients: dict[str, ApiClient], monkeypatch: pytest.MonkeyPatch,
+    world: World, clients: dict[str, ApiClient], clock: SimulatedClock,
     session_factory: sessionmaker[Session],
 ) -> None:  # fmt: skip
     wrong: list[str] = []
     checked = 0
     settings = Settings(secret_key=TEST_SECRET, totp_required=False)
     for at in INSTANTS:
-        monkeypatch.setattr(authority, "now_utc", lambda at=at: at)
+        clock.set(at)
         for who, client in clients.items():
             for cam, cam_id in world.cams.items():
                 want = expected(who, cam, "live", at)

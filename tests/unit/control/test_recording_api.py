@@ -1,20 +1,21 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import ApiClient, grant_images, make_account
+from tests.conftest import TEST_START, ApiClient, grant_images, make_account
 from tests.unit.recording.helpers import make_camera, record
 from vigie.base.settings import Settings
 from vigie.recording import index
 from vigie.storage.db import session_scope
 from vigie.storage.models import AuditEntry
 
-T0 = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
+# Footage recorded ten minutes before the instant the app's clock shows.
+T0 = TEST_START - timedelta(minutes=10)
 
 
 def test_timeline_requisition_export(

@@ -1,29 +1,19 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
 import pytest
 
 from tests.unit.media.test_fragmenter import access_units
+from vigie.base.clock import SimulatedClock
 from vigie.media.fragmenter import H264Fragmenter, HevcFragmenter
 from vigie.media.recfile import scan, scan_bytes
 from vigie.media.recorder import StreamRecorder
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.ms = 1_780_000_000_000
-        self.mono = 0.0
-
-    def wall_ms(self) -> int:
-        return self.ms
-
-    def monotonic(self) -> float:
-        return self.mono
-
-
-def feed(rec: StreamRecorder, clock: FakeTime, frames: int) -> None:
+def feed(rec: StreamRecorder, clock: SimulatedClock, frames: int) -> None:
     aus = access_units()
     frag = H264Fragmenter()
     for i in range(frames):
@@ -33,18 +23,17 @@ def feed(rec: StreamRecorder, clock: FakeTime, frames: int) -> None:
             rec.on_init("1/main", init)
         if f is not None:
             rec.on_fragment("1/main", f)
-        clock.ms += 40
-        clock.mono += 0.04
+        clock.advance(0.04)
 
 
 @pytest.fixture
-def clock() -> FakeTime:
-    return FakeTime()
+def clock() -> SimulatedClock:
+    return SimulatedClock(datetime.fromtimestamp(1_780_000_000, UTC))
 
 
-def test_segments_roll_at_keyframes_and_play_alone(tmp_path: Path, clock: FakeTime) -> None:
+def test_segments_roll_at_keyframes_and_play_alone(tmp_path: Path, clock: SimulatedClock) -> None:
     aus = access_units()
-    rec = StreamRecorder(tmp_path, 1, wall_ms=clock.wall_ms, monotonic=clock.monotonic, roll_s=4.0)
+    rec = StreamRecorder(tmp_path, 1, clock=clock, roll_s=4.0)
     feed(rec, clock, len(aus) * 5)  # ~10 s
     rec.stop()
     files = sorted((tmp_path / "1").iterdir())
@@ -62,8 +51,8 @@ def test_segments_roll_at_keyframes_and_play_alone(tmp_path: Path, clock: FakeTi
     assert rec.snapshot()["bytes_written"] == sum(p.stat().st_size for p in files)
 
 
-def test_unflushed_tail_is_at_most_flush_interval(tmp_path: Path, clock: FakeTime) -> None:
-    rec = StreamRecorder(tmp_path, 1, wall_ms=clock.wall_ms, monotonic=clock.monotonic)
+def test_unflushed_tail_is_at_most_flush_interval(tmp_path: Path, clock: SimulatedClock) -> None:
+    rec = StreamRecorder(tmp_path, 1, clock=clock)
     feed(rec, clock, 100)  # 4 s, not stopped: what is on disk is what a kill -9 leaves
     (path,) = (tmp_path / "1").iterdir()
     info = scan(path)
@@ -71,8 +60,8 @@ def test_unflushed_tail_is_at_most_flush_interval(tmp_path: Path, clock: FakeTim
     assert info.duration_ms >= 4000 - 1000
 
 
-def test_truncated_file_keeps_complete_fragments(tmp_path: Path, clock: FakeTime) -> None:
-    rec = StreamRecorder(tmp_path, 1, wall_ms=clock.wall_ms, monotonic=clock.monotonic)
+def test_truncated_file_keeps_complete_fragments(tmp_path: Path, clock: SimulatedClock) -> None:
+    rec = StreamRecorder(tmp_path, 1, clock=clock)
     feed(rec, clock, 50)
     rec.stop()
     (path,) = (tmp_path / "1").iterdir()
@@ -83,24 +72,24 @@ def test_truncated_file_keeps_complete_fragments(tmp_path: Path, clock: FakeTime
     assert cut.valid_bytes < cut.file_bytes
 
 
-def test_disk_faults_are_reported_not_raised(tmp_path: Path, clock: FakeTime) -> None:
+def test_disk_faults_are_reported_not_raised(tmp_path: Path, clock: SimulatedClock) -> None:
     blocker = tmp_path / "root"
     blocker.write_bytes(b"not a directory")
-    rec = StreamRecorder(blocker, 1, wall_ms=clock.wall_ms, monotonic=clock.monotonic)
+    rec = StreamRecorder(blocker, 1, clock=clock)
     feed(rec, clock, 30)
     snap = rec.snapshot()
     assert snap["state"] == "error"
     assert snap["last_error"] and "Enregistrement arrêté" in str(snap["last_error"])
     # the fault clears: recording resumes after the retry delay
     blocker.unlink()
-    clock.mono += 10
+    clock.advance(10)
     feed(rec, clock, 30)
     assert rec.snapshot()["state"] == "recording"
     assert any((blocker / "1").iterdir())
 
 
-def test_other_codecs_are_reported_unsupported(tmp_path: Path, clock: FakeTime) -> None:
-    rec = StreamRecorder(tmp_path, 1, wall_ms=clock.wall_ms, monotonic=clock.monotonic)
+def test_other_codecs_are_reported_unsupported(tmp_path: Path, clock: SimulatedClock) -> None:
+    rec = StreamRecorder(tmp_path, 1, clock=clock)
     rec.on_codec("1/main", "mjpeg")
     assert rec.snapshot()["state"] == "unsupported"
     assert "MJPEG" in str(rec.snapshot()["last_error"])
@@ -111,11 +100,11 @@ def test_other_codecs_are_reported_unsupported(tmp_path: Path, clock: FakeTime) 
     assert rec.snapshot()["state"] == "recording"
 
 
-def test_h265_is_recorded_in_segments_that_play(tmp_path: Path, clock: FakeTime) -> None:
+def test_h265_is_recorded_in_segments_that_play(tmp_path: Path, clock: SimulatedClock) -> None:
     from tests.unit.media.test_hevc import FRAMES, HEIGHT, WIDTH, hevc_annexb_clip
 
     packets = hevc_annexb_clip(tmp_path / "clip.mp4")
-    rec = StreamRecorder(tmp_path / "rec", 1, wall_ms=clock.wall_ms, monotonic=clock.monotonic)
+    rec = StreamRecorder(tmp_path / "rec", 1, clock=clock)
     rec.on_codec("1/main", "hevc")
     frag = HevcFragmenter()
     for data, pts, dts, _ in packets:
@@ -124,8 +113,7 @@ def test_h265_is_recorded_in_segments_that_play(tmp_path: Path, clock: FakeTime)
             rec.on_init("1/main", init)
         if f is not None:
             rec.on_fragment("1/main", f)
-        clock.ms += 40
-        clock.mono += 0.04
+        clock.advance(0.04)
     rec.stop()
     assert rec.snapshot()["state"] == "stopped" and rec.snapshot()["error_code"] is None
     (path,) = (tmp_path / "rec" / "1").iterdir()
@@ -138,8 +126,10 @@ def test_h265_is_recorded_in_segments_that_play(tmp_path: Path, clock: FakeTime)
         assert sum(1 for _ in c.decode(video=0)) == FRAMES
 
 
-def test_disabled_for_quota_stops_writing_and_resumes(tmp_path: Path, clock: FakeTime) -> None:
-    rec = StreamRecorder(tmp_path, 1, wall_ms=clock.wall_ms, monotonic=clock.monotonic)
+def test_disabled_for_quota_stops_writing_and_resumes(
+    tmp_path: Path, clock: SimulatedClock
+) -> None:
+    rec = StreamRecorder(tmp_path, 1, clock=clock)
     feed(rec, clock, 30)
     rec.set_enabled(False)
     written = rec.snapshot()["bytes_written"]

@@ -6,9 +6,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from tests.unit.media.test_fragmenter import access_units
+from vigie.base.clock import SimulatedClock
 from vigie.media.fragmenter import H264Fragmenter
 from vigie.media.recorder import StreamRecorder
-from vigie.recording.index import utc_to_ms
 from vigie.storage.models import Camera
 
 
@@ -25,10 +25,8 @@ def record(
     root: Path, camera_id: int, start: datetime, seconds: float, roll_s: float = 4.0
 ) -> None:
     """Record ``seconds`` of the 25 fps fixture as if it began at ``start``."""
-    wall = [utc_to_ms(start)]
-    rec = StreamRecorder(
-        root, camera_id, wall_ms=lambda: wall[0], monotonic=lambda: wall[0] / 1000, roll_s=roll_s
-    )
+    clock = SimulatedClock(start)
+    rec = StreamRecorder(root, camera_id, clock=clock, roll_s=roll_s)
     aus = access_units()
     frag = H264Fragmenter()
     for i in range(int(seconds * 25)):
@@ -38,5 +36,5 @@ def record(
             rec.on_init("x", init)
         if f is not None:
             rec.on_fragment("x", f)
-        wall[0] += 40
+        clock.advance(0.04)
     rec.stop()

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.unit.recording.helpers import make_camera
+from vigie.base.clock import SimulatedClock
 from vigie.cli.main import main
 from vigie.domain.masks import parse_masks
 from vigie.media._fastpath import gather
@@ -70,10 +71,8 @@ def record_clip(
     root: Path, units: list[tuple[bytes, int, int]], start: datetime, seconds: float
 ) -> None:
     """Record ``seconds`` of the looped clip as if it began at ``start`` (2 s segments)."""
-    wall = [utc_to_ms(start)]
-    rec = StreamRecorder(
-        root, 1, wall_ms=lambda: wall[0], monotonic=lambda: wall[0] / 1000, roll_s=2.0
-    )
+    clock = SimulatedClock(start)
+    rec = StreamRecorder(root, 1, clock=clock, roll_s=2.0)
     frag = H264Fragmenter()
     loop = len(units) * 3600
     for i in range(int(seconds * FPS)):
@@ -84,7 +83,7 @@ def record_clip(
             rec.on_init("x", init)
         if f is not None:
             rec.on_fragment("x", f)
-        wall[0] += 1000 // FPS
+        clock.advance(0.04)
     rec.stop()
 
 

@@ -9,8 +9,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from vigie.admin import catalogue
+from vigie.base.clock import paris_today
 from vigie.control.api.admin_common import Manager
 from vigie.control.deps import CurrentPrincipal, DbSession
+from vigie.storage.db import session_clock
 
 router = APIRouter(prefix="/api/admin/catalogue", tags=["admin: catalogue"])
 
@@ -41,4 +43,6 @@ def create_version(body: VersionIn, _p: Manager, db: DbSession) -> dict[str, obj
 @router.get("/in-force")
 def in_force(_p: CurrentPrincipal, db: DbSession, day: date | None = None) -> dict[str, object]:
     catalogue.ensure_default(db=db)
-    return catalogue.version_to_dict(catalogue.version_in_force(db=db, day=day or date.today()))
+    return catalogue.version_to_dict(
+        catalogue.version_in_force(db=db, day=day or paris_today(session_clock(db)))
+    )

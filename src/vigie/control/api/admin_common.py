@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from vigie.admin.survey import communes_of
-from vigie.base.clock import Clock, RealClock
+from vigie.base.clock import paris_today
 from vigie.base.errors import PermissionDenied
 from vigie.base.i18n import t
-from vigie.control.deps import Principal, require_roles
+from vigie.control.deps import Principal, get_clock, require_roles
 from vigie.domain import roles
 
 MANAGER_ROLES = (roles.PROJECT_TEAM, roles.METRO_ADMIN)
@@ -24,9 +24,13 @@ CommuneAuthority = Annotated[Principal, Depends(require_roles(roles.COMMUNE_AUTH
 
 
 def now(request: Request) -> datetime:
-    """The current instant, from ``app.state.clock`` when a test sets one."""
-    clock: Clock = getattr(request.app.state, "clock", None) or RealClock()
-    return clock.now()
+    """The current instant, by the application's clock."""
+    return get_clock(request).now()
+
+
+def today(request: Request) -> date:
+    """Today's Europe/Paris calendar day, by the application's clock."""
+    return paris_today(get_clock(request))
 
 
 def check_commune(db: Session, principal: Principal, commune: str) -> None:

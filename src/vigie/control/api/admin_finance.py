@@ -12,10 +12,11 @@ from sqlalchemy import select
 from vigie.admin import participation as part
 from vigie.admin.models import ParticipationScenario
 from vigie.admin.subsidy import compute_grant, load_rules, rules_in_force
+from vigie.base.clock import paris_today
 from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
 from vigie.control.api.admin_common import Manager
-from vigie.control.deps import DbSession
+from vigie.control.deps import AppClock, DbSession
 
 router = APIRouter(prefix="/api/admin/finance", tags=["admin: finance"])
 
@@ -31,8 +32,8 @@ class SubsidyIn(BaseModel):
 
 
 @router.post("/subsidy")
-def subsidy(body: SubsidyIn, _p: Manager) -> dict[str, object]:
-    rules = rules_in_force(body.date or dt.date.today())
+def subsidy(body: SubsidyIn, _p: Manager, clock: AppClock) -> dict[str, object]:
+    rules = rules_in_force(body.date or paris_today(clock))
     return compute_grant(
         eligible_cost=body.eligible_cost,
         total_cost=body.total_cost,

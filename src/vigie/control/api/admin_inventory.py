@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 from fastapi import APIRouter, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from vigie.admin import inventory
+from vigie.base.clock import paris_today
 from vigie.base.errors import InvalidArgument
 from vigie.base.i18n import t
 from vigie.control.api.admin_common import Manager, ManagerOrCommune, check_commune
 from vigie.control.deps import DbSession
+from vigie.storage.db import session_clock
 
 router = APIRouter(prefix="/api/admin/inventory", tags=["admin: inventory"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -70,7 +71,9 @@ def export_csv(sheet: str, _p: Manager, db: DbSession) -> Response:
 
 @router.get("/summary")
 def summary(_p: Manager, db: DbSession) -> list[dict[str, object]]:
-    return [s.to_dict() for s in inventory.summary(db=db, today=date.today()).values()]
+    return [
+        s.to_dict() for s in inventory.summary(db=db, today=paris_today(session_clock(db))).values()
+    ]
 
 
 @router.get("/communes/{commune}")
@@ -78,7 +81,7 @@ def commune_inventory(
     commune: str, principal: ManagerOrCommune, db: DbSession
 ) -> dict[str, object]:
     check_commune(db, principal, commune)
-    today = date.today()
+    today = paris_today(session_clock(db))
     found = inventory.summary(db=db, today=today, communes=[commune])
     if commune not in found:
         raise InvalidArgument(

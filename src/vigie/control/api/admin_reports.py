@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from vigie.admin import participation as part
 from vigie.admin import reports
+from vigie.base.clock import paris_today
 from vigie.base.errors import InvalidArgument
 from vigie.base.i18n import t
 from vigie.control.api.admin_common import Manager, ManagerOrCommune, check_commune
 from vigie.control.deps import DbSession
+from vigie.storage.db import session_clock
 
 router = APIRouter(prefix="/api/admin/reports", tags=["admin: reports"])
 
@@ -24,7 +26,10 @@ def _data(
 ) -> reports.ReportData:
     result = None if scenario_id is None else part.saved_results(db, [scenario_id])[0]
     return reports.gather(
-        db=db, today=day or date.today(), campaign_id=campaign_id, participation=result
+        db=db,
+        today=day or paris_today(session_clock(db)),
+        campaign_id=campaign_id,
+        participation=result,
     )
 
 

@@ -9,9 +9,8 @@ sign-ins lock the account for a while and are throttled per client address.
 from __future__ import annotations
 
 import secrets
-import time
 from collections import defaultdict, deque
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
@@ -33,6 +32,7 @@ from vigie.control.passwords import verify_password
 from vigie.control.schemas import LoginIn, MeOut
 from vigie.domain import roles, totp
 from vigie.storage import audit
+from vigie.storage.db import session_clock, session_now
 from vigie.storage.models import Account, ApiToken, UserSession
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -90,10 +90,10 @@ def _me(account: Account, session: UserSession | None, request: Request) -> MeOu
 @router.post("/login", response_model=MeOut)
 def login(body: LoginIn, request: Request, response: Response, db: DbSession) -> MeOut:
     settings = get_settings(request)
-    now = datetime.now(UTC)
+    now = session_now(db)
     ip = _client(request)
     throttle = _throttle(request)
-    if throttle.blocked(ip, time.monotonic()):
+    if throttle.blocked(ip, session_clock(db).monotonic()):
         audit.append(db, at=now, action="sign_in_throttled", actor=body.username,
                      details={"client": ip})  # fmt: skip
         db.commit()
@@ -101,7 +101,7 @@ def login(body: LoginIn, request: Request, response: Response, db: DbSession) ->
     account = db.scalar(select(Account).where(Account.username == body.username))
 
     def fail(reason: str) -> Unauthenticated:
-        throttle.fail(ip, time.monotonic())
+        throttle.fail(ip, session_clock(db).monotonic())
         if account is not None and reason in ("password", "totp"):
             account.failed_logins += 1
             if account.failed_logins >= settings.login_max_failures:
@@ -128,7 +128,9 @@ def login(body: LoginIn, request: Request, response: Response, db: DbSession) ->
         if not body.totp:
             # The password was right: ask for the code without counting a failure.
             raise Unauthenticated(t("auth.totp_needed"), field="totp")
-        step = totp.match(account.totp_secret, body.totp, time.time(), account.totp_last_step)
+        step = totp.match(
+            account.totp_secret, body.totp, session_now(db).timestamp(), account.totp_last_step
+        )
         if step is None:
             raise fail("totp")
         account.totp_last_step = step
@@ -171,7 +173,7 @@ async def _close_media(request: Request, account_id: int) -> None:
 def logout(principal: CurrentPrincipal, response: Response, db: DbSession) -> None:
     if principal.session:
         db.execute(delete(UserSession).where(UserSession.token_hash == principal.session))
-    audit.append(db, at=datetime.now(UTC), action="sign_out", actor=principal.username,
+    audit.append(db, at=session_now(db), action="sign_out", actor=principal.username,
                  actor_account_id=principal.account_id)  # fmt: skip
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
@@ -191,7 +193,7 @@ async def logout_everywhere(
 
 def sign_out_everywhere(db: DbSession, account_id: int, actor: str, target: str) -> int:
     n = db.query(UserSession).filter(UserSession.account_id == account_id).delete()
-    audit.append(db, at=datetime.now(UTC), action="sign_out_everywhere", actor=actor,
+    audit.append(db, at=session_now(db), action="sign_out_everywhere", actor=actor,
                  target=f"account:{target}", details={"sessions": int(n or 0)})  # fmt: skip
     return int(n or 0)
 
@@ -237,7 +239,9 @@ def totp_confirm(
     assert account is not None
     if not account.totp_secret:
         raise InvalidArgument(t("auth.totp_setup_first"), field="code")
-    step = totp.match(account.totp_secret, body.code, time.time(), account.totp_last_step)
+    step = totp.match(
+        account.totp_secret, body.code, session_now(db).timestamp(), account.totp_last_step
+    )
     if step is None:
         raise InvalidArgument(t("auth.totp_bad_code"), field="code")
     account.totp_enabled = True
@@ -245,7 +249,7 @@ def totp_confirm(
     session = db.get(UserSession, principal.session) if principal.session else None
     if session is not None:
         session.mfa = True
-    audit.append(db, at=datetime.now(UTC), action="totp_enrolled", actor=account.username,
+    audit.append(db, at=session_now(db), action="totp_enrolled", actor=account.username,
                  actor_account_id=account.id)  # fmt: skip
     return _me(account, session, request)
 
@@ -281,7 +285,7 @@ def _session_only(principal: Principal) -> None:
 @router.post("/tokens", response_model=TokenOut, status_code=201)
 def create_token(body: TokenIn, principal: CurrentPrincipal, db: DbSession) -> TokenOut:
     _session_only(principal)
-    now = datetime.now(UTC)
+    now = session_now(db)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         account_id=principal.account_id, name=body.name, token_hash=token_hash(token),
@@ -307,6 +311,6 @@ def revoke_token(token_id: int, principal: CurrentPrincipal, db: DbSession) -> N
     row = db.get(ApiToken, token_id)
     if row is None or row.account_id != principal.account_id:
         raise NotFound(t("auth.token_not_found"))
-    row.revoked_at = datetime.now(UTC)
+    row.revoked_at = session_now(db)
     audit.append(db, at=row.revoked_at, action="api_token_revoked", actor=principal.username,
                  actor_account_id=principal.account_id, target=f"token:{row.id}")  # fmt: skip

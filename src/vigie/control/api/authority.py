@@ -37,13 +37,13 @@ from vigie.control.authority import (
     authorisation_valid,
     expiry_alerts,
     five_years_after,
-    now_utc,
     paris_day,
 )
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, require_roles
 from vigie.domain import roles
 from vigie.domain.retention import validate_retention
 from vigie.domain.schedule import Span, WeeklyWindow
+from vigie.storage.db import session_now
 from vigie.storage.delegations import delegation_rule
 from vigie.storage.models import (
     Account,
@@ -120,7 +120,7 @@ def _auth_out(db: DbSession, a: Authorisation) -> AuthorisationOut:
         id=a.id, commune_insee=a.commune_insee, number=a.number, issued_on=a.issued_on,
         expires_on=a.expires_on, purposes=a.purposes, retention_min_days=a.retention_min_days,
         retention_max_days=a.retention_max_days, recipients=a.recipients, camera_ids=cams,
-        valid_today=authorisation_valid(a, now_utc()),
+        valid_today=authorisation_valid(a, session_now(db)),
     )  # fmt: skip
 
 
@@ -206,7 +206,7 @@ class AlertsOut(BaseModel):
 def authorisation_alerts(p: CurrentPrincipal, db: DbSession) -> AlertsOut:
     """Expiry alerts at 180, 90 and 30 days, and cameras whose images are not served."""
     scope = _communes_of(db, p)
-    today = paris_day(now_utc())
+    today = paris_day(session_now(db))
     auths = [
         a for a in db.scalars(select(Authorisation)) if scope is None or a.commune_insee in scope
     ]
@@ -215,7 +215,7 @@ def authorisation_alerts(p: CurrentPrincipal, db: DbSession) -> AlertsOut:
          "authorisation_id": c.authorisation_id}
         for c in db.scalars(select(Camera).order_by(Camera.id))
         if (scope is None or c.commune_insee in scope)
-        and not authorisation_valid(c.authorisation, now_utc())
+        and not authorisation_valid(c.authorisation, session_now(db))
     ]  # fmt: skip
     return AlertsOut(authorisations=expiry_alerts(auths, today),
                      cameras_without_valid_authorisation=flagged)  # fmt: skip
@@ -254,13 +254,13 @@ class AgrementOut(BaseModel):
     valid_now: bool
 
 
-def _ag_out(ag: Agrement) -> AgrementOut:
+def _ag_out(db: DbSession, ag: Agrement) -> AgrementOut:
     return AgrementOut(
         id=ag.id, account_id=ag.account_id, reference=ag.reference, issued_on=ag.issued_on,
         vetted_on=ag.vetted_on, expires_on=ag.expires_on, status=ag.status,
         status_reason=ag.status_reason,
         authorisation_ids=sorted(a.authorisation_id for a in ag.authorisations),
-        valid_now=agrement_valid(ag, now_utc()),
+        valid_now=agrement_valid(ag, session_now(db)),
     )  # fmt: skip
 
 
@@ -273,7 +273,7 @@ def _set_covered(db: DbSession, ag: Agrement, ids: list[int]) -> None:
 
 @router.get("/agrements", response_model=list[AgrementOut])
 def list_agrements(_p: Admin, db: DbSession) -> list[AgrementOut]:
-    return [_ag_out(a) for a in db.scalars(select(Agrement).order_by(Agrement.id))]
+    return [_ag_out(db, a) for a in db.scalars(select(Agrement).order_by(Agrement.id))]
 
 
 @router.post("/agrements", response_model=AgrementOut, status_code=201)
@@ -295,7 +295,7 @@ def create_agrement(body: AgrementIn, p: Admin, db: DbSession) -> AgrementOut:
     db.flush()
     record(db, p, "agrement_created", None, f"account:{account.username}", reference=ag.reference,
          expires_on=ag.expires_on.isoformat(), authorisations=body.authorisation_ids)  # fmt: skip
-    return _ag_out(ag)
+    return _ag_out(db, ag)
 
 
 @router.patch("/agrements/{agrement_id}", response_model=AgrementOut)
@@ -321,7 +321,7 @@ async def update_agrement(
          reason=body.status_reason or "", changes={k: str(v) for k, v in changes.items()})  # fmt: skip
     db.commit()
     await _recheck(request)
-    return _ag_out(ag)
+    return _ag_out(db, ag)
 
 
 # --- delegations -------------------------------------------------------------------
@@ -412,7 +412,7 @@ async def create_delegation(
         all_cameras=body.all_cameras, windows=[w.to_json() for w in windows],
         spans=[{"start": s.start.astimezone(UTC).isoformat(), "end": s.end.astimezone(UTC).isoformat()}
                for s in spans],
-        created_by=p.account_id, created_at=now_utc(),
+        created_by=p.account_id, created_at=session_now(db),
         cameras=[] if body.all_cameras else [DelegationCamera(camera_id=c) for c in sorted(set(body.camera_ids))],
     )  # fmt: skip
     db.add(d)
@@ -436,7 +436,7 @@ async def revoke_delegation(
         raise NotFound(t("authority.delegation_not_found"))
     _check_commune(db, p, d.commune_insee)
     if d.revoked_at is None:
-        d.revoked_at = now_utc()
+        d.revoked_at = session_now(db)
         d.revoked_by = p.account_id
         d.revoke_reason = body.reason
         record(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +16,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from vigie.base.clock import paris_today
 from vigie.base.errors import InvalidArgument, NotFound, PermissionDenied
 from vigie.base.i18n import t
 from vigie.continuity import alarms as service
@@ -31,6 +32,7 @@ from vigie.domain.alarms import SEVERITIES
 from vigie.domain.coverage import hours, metropolitan_view
 from vigie.domain.imagecheck import Thresholds
 from vigie.domain.schedule import WeeklyWindow
+from vigie.storage.db import session_clock, session_now
 from vigie.storage.models import AccountCommune, Camera, Commune
 
 router = APIRouter(tags=["continuity"])
@@ -139,7 +141,7 @@ def list_alarms(
 @router.post("/api/continuity/alarms/{alarm_id}/ack", response_model=AlarmOut)
 def ack_alarm(alarm_id: int, db: DbSession, principal: Supervisor) -> AlarmOut:
     _alarm_in_scope(db, principal, alarm_id)
-    now = datetime.now(UTC)
+    now = session_now(db)
     return _alarm_out(service.acknowledge(db, alarm_id=alarm_id, actor=principal.username, now=now))
 
 
@@ -151,7 +153,7 @@ def assign_alarm(alarm_id: int, body: AssignIn, db: DbSession, principal: Superv
         alarm_id=alarm_id,
         actor=principal.username,
         assignee=body.assignee,
-        now=datetime.now(UTC),
+        now=session_now(db),
     )
     return _alarm_out(alarm)
 
@@ -160,14 +162,13 @@ def assign_alarm(alarm_id: int, body: AssignIn, db: DbSession, principal: Superv
 def comment_alarm(alarm_id: int, body: CommentIn, db: DbSession, principal: Supervisor) -> AlarmOut:
     _alarm_in_scope(db, principal, alarm_id)
     alarm = service.comment(
-        db, alarm_id=alarm_id, actor=principal.username, text=body.text, now=datetime.now(UTC)
+        db, alarm_id=alarm_id, actor=principal.username, text=body.text, now=session_now(db)
     )
     return _alarm_out(alarm)
 
 
-def _parse_week(week: str | None) -> date:
+def _parse_week(week: str | None, today: date) -> date:
     if week is None:
-        today = datetime.now(UTC).date()
         return today - timedelta(days=today.weekday())
     try:
         day = date.fromisoformat(week)
@@ -180,7 +181,7 @@ def coverage_of(db: DbSession, insee: str, week: str | None) -> dict[str, Any]:
     commune = db.get(Commune, insee)
     if commune is None:
         raise NotFound(t("commune.unknown", code=insee))
-    monday = _parse_week(week)
+    monday = _parse_week(week, paris_today(session_clock(db)))
     plan = plan_for(db, insee)
     slots = plan.week_chart(monday)
     start, end = slots[0].start, slots[-1].start + timedelta(minutes=30)
@@ -220,7 +221,7 @@ def metropolitan(db: DbSession, now: datetime) -> list[dict[str, object]]:
 
 @router.get("/api/continuity/coverage")
 def get_metropolitan(db: DbSession, _p: Supervisor) -> list[dict[str, object]]:
-    return metropolitan(db, datetime.now(UTC))
+    return metropolitan(db, session_now(db))
 
 
 @router.get("/api/continuity/availability")
@@ -452,7 +453,7 @@ def refresh_reference(camera_id: int, db: DbSession, principal: Supervisor) -> d
     """The camera's current view becomes its reference (after a deliberate
     re-aim); the checks process takes it on its next keyframe."""
     camera = _camera_in_scope(db, principal, camera_id)
-    now = datetime.now(UTC)
+    now = session_now(db)
     cs = db.get(CheckSettings, camera_id) or CheckSettings(camera_id=camera_id)
     cs.reference_requested_at = now
     db.add(cs)

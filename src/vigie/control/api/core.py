@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -30,6 +29,7 @@ from vigie.control.schemas import (
 )
 from vigie.domain import roles, tickets
 from vigie.media.ingest import codec_label
+from vigie.storage.db import session_now
 from vigie.storage.models import Camera, Commune
 
 router = APIRouter(prefix="/api", tags=["cameras"])
@@ -182,7 +182,7 @@ def issue_ticket(
     settings = get_settings(request)
     ticket, token = tickets.issue(
         settings.secret_key, camera_id=camera.id, stream=stream, account_id=principal.account_id,
-        commune=camera.commune_insee, now_s=time.time(), ttl_s=settings.ticket_ttl_s, purpose=body.purpose,
+        commune=camera.commune_insee, now_s=session_now(db).timestamp(), ttl_s=settings.ticket_ttl_s, purpose=body.purpose,
     )  # fmt: skip
     record(
         db, principal, "live_start" if body.purpose == "live" else "snapshot",

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vigie.base.clock import RealClock, require_utc
+from vigie.base.clock import require_utc
 from vigie.base.errors import InvalidArgument, NotFound
 from vigie.base.i18n import t
 from vigie.control.auditing import record
@@ -25,13 +25,13 @@ from vigie.recording.export import VIDEO_NAME, check_request, export_range
 from vigie.recording.manifest import MANIFEST_NAME
 from vigie.recording.models import Requisition, Transmission
 from vigie.recording.retention import recording_conditions
+from vigie.storage.db import session_now
 
 router = APIRouter(prefix="/api", tags=["recording"])
 
 HOLD_ROLES = (roles.REQUISITION_OFFICER, roles.CMSU_SUPERVISOR, roles.COMMUNE_AUTHORITY)
 Holder = Annotated[Principal, Depends(require_roles(*HOLD_ROLES))]
 Supervisor = Annotated[Principal, Depends(require_roles(roles.CMSU_SUPERVISOR, roles.METRO_ADMIN))]
-_clock = RealClock()
 
 
 def _root(request: Request) -> Path:
@@ -78,7 +78,7 @@ def open_playback(
     if len(body.reason.strip()) < holds.MIN_REASON_CHARS:
         raise InvalidArgument(t("recording.hold.reason_required"), field="reason")
     settings = get_settings(request)
-    now = _clock.now()
+    now = session_now(db)
     ticket, token = tickets.issue(
         settings.secret_key, camera_id=camera.id, stream="main", account_id=principal.account_id,
         commune=camera.commune_insee, now_s=now.timestamp(), ttl_s=settings.ticket_ttl_s,
@@ -136,7 +136,7 @@ def list_requisitions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
 @router.post("/requisitions", status_code=201)
 def create_requisition(body: RequisitionIn, principal: Holder, db: DbSession) -> dict[str, Any]:
     req = holds.create_requisition(
-        db, now=_clock.now(), actor=principal.username, actor_account_id=principal.account_id,
+        db, now=session_now(db), actor=principal.username, actor_account_id=principal.account_id,
         procedure_number=body.procedure_number, officer=body.officer, service=body.service,
         legal_basis=body.legal_basis, camera_ids=body.camera_ids, start=body.start,
         end=body.end, reason=body.reason,
@@ -150,7 +150,7 @@ def release_requisition(
     requisition_id: int, body: ReleaseIn, principal: Holder, db: DbSession
 ) -> dict[str, Any]:
     req = holds.release_requisition(
-        db, requisition_id, now=_clock.now(), actor=principal.username,
+        db, requisition_id, now=session_now(db), actor=principal.username,
         actor_account_id=principal.account_id, reason=body.reason,
     )  # fmt: skip
     db.commit()
@@ -175,7 +175,7 @@ def create_export(
     _policy_camera(request, db, principal, camera_id, "export")
     start, end = check_request(body.start, body.end, body.reason)
     settings = get_settings(request)
-    now = _clock.now()
+    now = session_now(db)
     out = settings.data_dir / "exports" / f"{camera_id}-{now:%Y%m%dT%H%M%S%fZ}"
     root, data_dir = _root(request), settings.data_dir
 
