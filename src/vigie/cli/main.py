@@ -23,6 +23,7 @@ COMMANDS = [
     "vigie.cli.demo",
     "vigie.cli.finance",
     "vigie.cli.recording",
+    "vigie.cli.backup",
     "vigie.cli.checks",
 ]
 

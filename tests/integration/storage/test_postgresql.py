@@ -3,6 +3,7 @@ test itself (a throw-away cluster on a free port, owned by the postgres user).""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -108,3 +109,75 @@ def test_migrations_and_models_on_postgresql(pg_url: str) -> None:
         )
         s.flush()
     engine.dispose()
+
+
+def _create_database(pg_url: str, name: str) -> str:
+    engine = make_engine(pg_url).execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return pg_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_backup_with_pg_dump_and_restore_with_pg_restore(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import TEST_SECRET
+    from vigie.cli.main import main
+    from vigie.recording.manifest import load_or_create_key, public_pem
+    from vigie.storage import audit
+    from vigie.storage.models import AuditEntry
+
+    src_url, dst_url = (_create_database(pg_url, n) for n in ("vigie_src", "vigie_dst"))
+    # A password in the URL (the test server trusts anyway): it reaches pg_dump
+    # through PGPASSWORD and stays out of the backup.
+    src_url = src_url.replace("vigie@", "vigie:pg-pass-s3cret@")
+    monkeypatch.setenv("VIGIE_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "src"))
+    monkeypatch.setenv("VIGIE_DATABASE_URL", src_url)
+    (tmp_path / "src").mkdir()
+    assert main(["db", "upgrade"]) == 0 and main(["db", "load-communes"]) == 0
+    engine = make_engine(src_url)
+    with session_scope(make_sessionmaker(engine)) as s:
+        s.add(Camera(name="Grand Place", commune_insee="59350", main_url="rtsp://192.0.2.1/m"))
+        for i in range(3):
+            audit.append(s, at=datetime(2026, 11, 20, 8, i, tzinfo=UTC), action="live_view",
+                         actor="op", target="camera:1", reason="ronde")  # fmt: skip
+    engine.dispose()
+    pem = public_pem(load_or_create_key(tmp_path / "src"))
+    bdir = tmp_path / "backup"
+    assert main(["backup", str(bdir)]) == 0
+    doc = json.loads((bdir / "backup.json").read_text())["backup"]
+    assert doc["database"]["kind"] == "postgresql"
+    assert (bdir / "database" / "vigie.pgdump").read_bytes()[:5] == b"PGDMP"
+    assert "pg-pass-s3cret" not in "".join(p.read_text() for p in bdir.glob("*.json"))
+    assert json.loads((bdir / "settings.json").read_text())["database_url"].startswith(
+        "postgresql+psycopg://***@"
+    )
+
+    monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "dst"))
+    monkeypatch.setenv("VIGIE_DATABASE_URL", dst_url)
+    assert main(["restore", str(bdir)]) == 0
+    assert main(["audit", "verify"]) == 0
+    assert "intègre" in capsys.readouterr().out
+    engine = make_engine(dst_url)
+    with session_scope(make_sessionmaker(engine)) as s:
+        assert s.query(Camera).one().name == "Grand Place"
+        actions = [e.action for e in s.query(AuditEntry).order_by(AuditEntry.id)]
+    engine.dispose()
+    assert actions.count("live_view") == 3 and actions[-1] == "backup_restored"
+    assert public_pem(load_or_create_key(tmp_path / "dst")) == pem
+
+    # a database that is not empty is refused, and nothing is written
+    monkeypatch.setenv("VIGIE_DATA_DIR", str(tmp_path / "dst2"))
+    assert main(["restore", str(bdir)]) == 2
+    err = capsys.readouterr().err
+    assert "n'est pas vide" in err and "table(s)" in err and "Rien n'a été restauré" in err
+    assert not (tmp_path / "dst2").exists()
+    # nor can a PostgreSQL backup land in SQLite
+    monkeypatch.delenv("VIGIE_DATABASE_URL")
+    assert main(["restore", str(bdir)]) == 2
+    assert (
+        "base postgresql mais la configuration désigne une base sqlite" in capsys.readouterr().err
+    )
