@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from vigie.base.clock import Clock, RealClock
+from vigie.base.clock import Clock
 from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
 from vigie.base.redact import redact_url
@@ -56,7 +56,6 @@ SECRET_SETTINGS = ("secret_key", "metrics_token")
 # and (for a backup without recordings) the recordings kept on their own volume.
 ALWAYS_ALLOWED = {"lost+found"}
 DATED = re.compile(r"^\d{8}T\d{6}Z$")
-CLOCK: Clock = RealClock()  # the commands' clock; tests set a simulated one
 
 
 def register(sub: Any) -> None:
@@ -363,7 +362,7 @@ def prune(parent: Path, keep: int) -> list[Path]:
 
 def _backup(args: argparse.Namespace) -> int:
     settings = Settings()
-    clock = CLOCK
+    clock: Clock = args.clock
     if args.keep is not None and (not args.dated or args.keep < 1):
         raise FailedPrecondition(t("backup.error.keep"))
     directory: Path = args.directory
@@ -641,7 +640,7 @@ def _settings_differ(settings: Settings, directory: Path) -> list[str]:
 
 def _restore(args: argparse.Namespace) -> int:
     settings = Settings()
-    report = restore_backup(settings, args.directory, clock=CLOCK)
+    report = restore_backup(settings, args.directory, clock=args.clock)
     for line in report.settings_differ:
         print(line)
     if report.relocated:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from vigie.base.clock import Clock, RealClock
 from vigie.base.errors import VigieError
 
 # Command modules, in help order. A new command group adds its module here.
@@ -42,9 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command. ``clock`` is the command's one clock, handed down to it as
+    ``args.clock`` (the system's unless a caller, e.g. a test, gives another)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock or RealClock()
     try:
         code: int = args.func(args)
     except VigieError as exc:

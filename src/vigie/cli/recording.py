@@ -29,7 +29,6 @@ def register(sub: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from vigie.base.clock import RealClock
     from vigie.base.i18n import t
     from vigie.recording import index
     from vigie.storage.db import make_engine, make_sessionmaker, session_scope
@@ -37,8 +36,8 @@ def _check(args: argparse.Namespace) -> int:
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
     root = settings.data_dir / "recordings"
-    with session_scope(make_sessionmaker(engine)) as db:
-        problems = index.check(db, root, now=RealClock().now(), fix=args.fix)
+    with session_scope(make_sessionmaker(engine, args.clock)) as db:
+        problems = index.check(db, root, now=args.clock.now(), fix=args.fix)
         for p in problems:
             print(f"{p.kind}: {p.message}" + (" — corrigé" if p.fixed else ""))
         if not problems:

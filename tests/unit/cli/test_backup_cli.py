@@ -16,7 +16,7 @@ from tests.unit.recording.helpers import make_camera, record
 from vigie.base.clock import SimulatedClock
 from vigie.base.settings import Settings
 from vigie.cli import backup as cli_backup
-from vigie.cli.main import main
+from vigie.cli.main import main as vigie_main
 from vigie.recording import index
 from vigie.recording.export import export_range
 from vigie.recording.manifest import load_or_create_key, public_pem, verify
@@ -33,6 +33,14 @@ def _use(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
     monkeypatch.setenv("VIGIE_SECRET_KEY", TEST_SECRET)
 
 
+# The commands run on a simulated clock handed to them (``main(argv, clock=)``).
+CLOCK: dict[str, SimulatedClock] = {}
+
+
+def main(argv: list[str]) -> int:
+    return vigie_main(argv, clock=CLOCK.get("now"))
+
+
 def _factory(data_dir: Path):  # type: ignore[no-untyped-def]
     return make_sessionmaker(make_engine(f"sqlite:///{data_dir / 'vigie.db'}"))
 
@@ -43,7 +51,7 @@ def centre(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, int]:
     src = tmp_path / "src"
     src.mkdir()
     _use(monkeypatch, src)
-    monkeypatch.setattr(cli_backup, "CLOCK", SimulatedClock(T0 + timedelta(days=1)))
+    monkeypatch.setitem(CLOCK, "now", SimulatedClock(T0 + timedelta(days=1)))
     upgrade(f"sqlite:///{src / 'vigie.db'}")
     assert main(["db", "load-communes"]) == 0
     factory = _factory(src)
