@@ -28,6 +28,7 @@ from vigie.control.deps import audit_key
 from vigie.control.errors import install_error_handlers
 from vigie.control.export_jobs import ExportJobs
 from vigie.control.media_directory import MediaDirectory
+from vigie.control.openapi import install_openapi
 from vigie.storage import audit
 from vigie.storage.db import make_engine, make_sessionmaker, use_clock
 from vigie.storage.models import Camera
@@ -200,4 +201,5 @@ def create_app(
         app.include_router(getattr(importlib.import_module(module_name), attr))
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    install_openapi(app)
     return app

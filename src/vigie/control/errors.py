@@ -7,8 +7,10 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
 
 from vigie.base.errors import VigieError
+from vigie.base.i18n import t
 
 STATUS_BY_KIND = {
     "resource_exhausted": 429,
@@ -31,6 +33,25 @@ def wants_page(request: Request) -> bool:
     )
 
 
+def _framework_error(exc: HTTPException, request: Request) -> VigieError:
+    """The error the framework raised itself (no route, wrong method, unreadable
+    body) as one of ours, so that every error answer has the same body."""
+    if exc.status_code == 404:
+        return _Framework(t("api.no_such_path", path=request.url.path), kind="not_found")
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("allow", "")
+        return _Framework(t("api.method_not_allowed", method=request.method, allowed=allowed))
+    if exc.status_code == 400:
+        return _Framework(t("api.unreadable_body"), field="body")
+    return _Framework(str(exc.detail))
+
+
+class _Framework(VigieError):
+    def __init__(self, message: str, *, kind: str = "invalid_argument", field: str | None = None):
+        super().__init__(message, field=field)
+        self.kind = kind
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VigieError)
     async def _vigie_error(request: Request, exc: VigieError) -> Response:
@@ -45,6 +66,16 @@ def install_error_handlers(app: FastAPI) -> None:
             page.status_code = status
             return page
         return JSONResponse(status_code=status, content={"error": exc.to_dict()})
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        """Keeps the framework's status (400, 404, 405) and headers (``Allow``)."""
+        error = _framework_error(exc, request)
+        if wants_page(request) and exc.status_code == 404:
+            return await _vigie_error(request, error)
+        return JSONResponse(
+            status_code=exc.status_code, content={"error": error.to_dict()}, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

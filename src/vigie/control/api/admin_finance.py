@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -15,10 +15,19 @@ from vigie.admin.subsidy import compute_grant, load_rules, rules_in_force
 from vigie.base.clock import paris_today
 from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
+from vigie.control.admin_schemas import (
+    CompareOut,
+    GrantOut,
+    ParticipationOut,
+    ProgrammeOut,
+    ScenarioOut,
+    ScenarioSavedOut,
+)
 from vigie.control.api.admin_common import Manager
 from vigie.control.deps import AppClock, DbSession
+from vigie.control.schemas import PathId, errors, id_list
 
-router = APIRouter(prefix="/api/admin/finance", tags=["admin: finance"])
+router = APIRouter(prefix="/api/admin/finance", tags=["admin: finance"], responses=errors(401, 403))
 
 
 class SubsidyIn(BaseModel):
@@ -31,10 +40,10 @@ class SubsidyIn(BaseModel):
     date: dt.date | None = Field(None, description="Rules in force at this date; default: today.")
 
 
-@router.post("/subsidy")
-def subsidy(body: SubsidyIn, _p: Manager, clock: AppClock) -> dict[str, object]:
+@router.post("/subsidy", response_model=GrantOut, responses=errors(409, 422))
+def subsidy(body: SubsidyIn, _p: Manager, clock: AppClock) -> GrantOut:
     rules = rules_in_force(body.date or paris_today(clock))
-    return compute_grant(
+    grant = compute_grant(
         eligible_cost=body.eligible_cost,
         total_cost=body.total_cost,
         other_subsidies=body.other_subsidies,
@@ -42,45 +51,48 @@ def subsidy(body: SubsidyIn, _p: Manager, clock: AppClock) -> dict[str, object]:
         multi_commune=body.multi_commune,
         rules=rules,
         ceiling=body.ceiling,
-    ).to_dict()
+    )
+    return GrantOut.model_validate(grant.to_dict())
 
 
-@router.get("/programmes")
-def programmes(_p: Manager) -> list[dict[str, object]]:
+def _money(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
+@router.get("/programmes", response_model=list[ProgrammeOut])
+def programmes(_p: Manager) -> list[ProgrammeOut]:
     return [
-        {
-            "code": r.code,
-            "label": r.label,
-            "valid_from": r.valid_from.isoformat(),
-            "valid_to": r.valid_to.isoformat() if r.valid_to else None,
-            "standard_rate_percent": str(r.standard_rate_percent),
-            "priority_rate_percent": str(r.priority_rate_percent),
-            "multi_commune_bonus_points": str(r.multi_commune_bonus_points),
-            "ceiling_per_project": None
-            if r.ceiling_per_project is None
-            else str(r.ceiling_per_project),
-            "ceiling_multi_commune_project": None
-            if r.ceiling_multi_commune_project is None
-            else str(r.ceiling_multi_commune_project),
-            "source": r.source,
-        }
+        ProgrammeOut(
+            code=r.code,
+            label=r.label,
+            valid_from=r.valid_from,
+            valid_to=r.valid_to,
+            standard_rate_percent=str(r.standard_rate_percent),
+            priority_rate_percent=str(r.priority_rate_percent),
+            multi_commune_bonus_points=str(r.multi_commune_bonus_points),
+            ceiling_per_project=_money(r.ceiling_per_project),
+            ceiling_multi_commune_project=_money(r.ceiling_multi_commune_project),
+            source=r.source,
+        )
         for r in load_rules()
     ]
 
 
-@router.post("/participation")
-def participation(body: dict[str, Any], _p: Manager) -> dict[str, object]:
+@router.post("/participation", response_model=ParticipationOut, responses=errors(422))
+def participation(body: dict[str, Any], _p: Manager) -> ParticipationOut:
     """Compute a scenario given inline (the JSON of docs/design/finance.md)."""
-    return part.compute(part.parse_scenario(body)).to_dict()
+    return ParticipationOut.model_validate(part.compute(part.parse_scenario(body)).to_dict())
 
 
-@router.get("/scenarios")
-def list_scenarios(_p: Manager, db: DbSession) -> list[dict[str, object]]:
-    return [{"id": s.id, "name": s.name, "spec": s.spec} for s in part.saved_scenarios(db)]
+@router.get("/scenarios", response_model=list[ScenarioOut])
+def list_scenarios(_p: Manager, db: DbSession) -> list[ScenarioOut]:
+    return [ScenarioOut(id=s.id, name=s.name, spec=s.spec) for s in part.saved_scenarios(db)]
 
 
-@router.post("/scenarios", status_code=201)
-def save_scenario(body: dict[str, Any], _p: Manager, db: DbSession) -> dict[str, object]:
+@router.post(
+    "/scenarios", response_model=ScenarioSavedOut, status_code=201, responses=errors(409, 422)
+)
+def save_scenario(body: dict[str, Any], _p: Manager, db: DbSession) -> ScenarioSavedOut:
     scenario = part.parse_scenario(body)  # refuse an invalid scenario before saving it
     part.compute(scenario)
     existing = db.scalar(
@@ -91,22 +103,31 @@ def save_scenario(body: dict[str, Any], _p: Manager, db: DbSession) -> dict[str,
     row = ParticipationScenario(name=scenario.name, spec=body)
     db.add(row)
     db.flush()
-    return {"id": row.id, "name": row.name}
+    return ScenarioSavedOut(id=row.id, name=row.name)
 
 
-@router.get("/scenarios/compare")
-def compare(ids: str, _p: Manager, db: DbSession) -> dict[str, object]:
+IDS = "Saved scenario ids, comma-separated (e.g. 1,2)."
+
+
+@router.get("/scenarios/compare", response_model=CompareOut, responses=errors(404, 422))
+def compare(
+    ids: Annotated[str, Query(description=IDS, examples=["1,2"])], _p: Manager, db: DbSession
+) -> CompareOut:
     """Side by side: ``ids`` is a comma-separated list of saved scenario ids."""
-    results = part.saved_results(db, [int(i) for i in ids.split(",") if i.strip()])
-    return {
-        "scenarios": [{"name": r.scenario, "total": str(r.total)} for r in results],
-        "communes": [
-            {**row, "amounts": [None if a is None else str(a) for a in row["amounts"]]}  # type: ignore[attr-defined]
-            for row in part.compare(results)
-        ],
-    }
+    results = part.saved_results(db, id_list(ids, field="ids"))
+    return CompareOut.model_validate(
+        {
+            "scenarios": [{"name": r.scenario, "total": str(r.total)} for r in results],
+            "communes": [
+                {**row, "amounts": [_money(a) for a in row["amounts"]]}  # type: ignore[attr-defined]
+                for row in part.compare(results)
+            ],
+        }
+    )
 
 
-@router.get("/scenarios/{scenario_id}/result")
-def scenario_result(scenario_id: int, _p: Manager, db: DbSession) -> dict[str, object]:
-    return part.saved_results(db, [scenario_id])[0].to_dict()
+@router.get(
+    "/scenarios/{scenario_id}/result", response_model=ParticipationOut, responses=errors(404)
+)
+def scenario_result(scenario_id: PathId, _p: Manager, db: DbSession) -> ParticipationOut:
+    return ParticipationOut.model_validate(part.saved_results(db, [scenario_id])[0].to_dict())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
@@ -16,9 +17,12 @@ from vigie.base.errors import InvalidArgument
 from vigie.base.i18n import t
 from vigie.control.api.admin_common import Manager, ManagerOrCommune, check_commune
 from vigie.control.deps import DbSession
+from vigie.control.schemas import QueryId, errors, file_response
 from vigie.storage.db import session_clock
 
-router = APIRouter(prefix="/api/admin/reports", tags=["admin: reports"])
+router = APIRouter(prefix="/api/admin/reports", tags=["admin: reports"], responses=errors(401, 403))
+Format = Literal["html", "pdf"]
+REPORT = file_response("text/html", "application/pdf", description="The report, HTML or PDF.")
 
 
 def _data(
@@ -46,19 +50,21 @@ async def _out(html: str, fmt: str, filename: str) -> Response:
     )
 
 
-@router.get("/synthesis.{fmt}")
+@router.get("/synthesis.{fmt}", response_class=Response, responses=REPORT | errors(404, 409, 422))
 async def synthesis(
-    fmt: str, _p: Manager, db: DbSession,
-    campaign_id: int | None = None, scenario_id: int | None = None, day: date | None = None,
+    fmt: Format, _p: Manager, db: DbSession,
+    campaign_id: QueryId | None = None, scenario_id: QueryId | None = None, day: date | None = None,
 ) -> Response:  # fmt: skip
     html = reports.synthesis_html(_data(db, campaign_id, scenario_id, day))
     return await _out(html, fmt, "synthese-metropolitaine")
 
 
-@router.get("/communes/{commune}.{fmt}")
+@router.get(
+    "/communes/{commune}.{fmt}", response_class=Response, responses=REPORT | errors(404, 409, 422)
+)
 async def commune_sheet(
-    commune: str, fmt: str, principal: ManagerOrCommune, db: DbSession,
-    campaign_id: int | None = None, scenario_id: int | None = None, day: date | None = None,
+    commune: str, fmt: Format, principal: ManagerOrCommune, db: DbSession,
+    campaign_id: QueryId | None = None, scenario_id: QueryId | None = None, day: date | None = None,
 ) -> Response:  # fmt: skip
     check_commune(db, principal, commune)
     data = _data(db, campaign_id, scenario_id, day)

@@ -10,6 +10,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from vigie.admin import survey
+from vigie.admin.models import SurveyResponse
+from vigie.control.admin_schemas import (
+    CampaignOut,
+    FollowUpOut,
+    SurveyResponseOut,
+    SurveyResultsOut,
+)
 from vigie.control.api.admin_common import (
     CommuneAuthority,
     Manager,
@@ -18,8 +25,9 @@ from vigie.control.api.admin_common import (
     now,
 )
 from vigie.control.deps import CurrentPrincipal, DbSession
+from vigie.control.schemas import PathId, errors
 
-router = APIRouter(prefix="/api/admin/surveys", tags=["admin: surveys"])
+router = APIRouter(prefix="/api/admin/surveys", tags=["admin: surveys"], responses=errors(401, 403))
 
 
 class CampaignIn(BaseModel):
@@ -34,67 +42,91 @@ class SubmitIn(BaseModel):
     )
 
 
-@router.post("/campaigns", status_code=201)
-def create_campaign(body: CampaignIn, _p: Manager, db: DbSession) -> dict[str, object]:
+def _response(row: SurveyResponse | None, *, campaign_id: int, commune: str) -> SurveyResponseOut:
+    return SurveyResponseOut.model_validate(
+        survey.response_to_dict(row, campaign_id=campaign_id, commune=commune)
+    )
+
+
+@router.post("/campaigns", response_model=CampaignOut, status_code=201, responses=errors(409, 422))
+def create_campaign(body: CampaignIn, _p: Manager, db: DbSession) -> CampaignOut:
     c = survey.create_campaign(
         db=db, name=body.name, opens_on=body.opens_on, closes_on=body.closes_on
     )
-    return survey.campaign_to_dict(c)
+    return CampaignOut.model_validate(survey.campaign_to_dict(c))
 
 
-@router.get("/campaigns")
-def list_campaigns(_p: CurrentPrincipal, db: DbSession) -> list[dict[str, object]]:
-    return [survey.campaign_to_dict(c) for c in survey.list_campaigns(db=db)]
+@router.get("/campaigns", response_model=list[CampaignOut])
+def list_campaigns(_p: CurrentPrincipal, db: DbSession) -> list[CampaignOut]:
+    return [
+        CampaignOut.model_validate(survey.campaign_to_dict(c)) for c in survey.list_campaigns(db=db)
+    ]
 
 
-@router.get("/campaigns/{campaign_id}/follow-up")
-def follow_up(campaign_id: int, _p: Manager, db: DbSession) -> list[dict[str, object]]:
-    return survey.follow_up(db=db, campaign_id=campaign_id)
+@router.get(
+    "/campaigns/{campaign_id}/follow-up", response_model=list[FollowUpOut], responses=errors(404)
+)
+def follow_up(campaign_id: PathId, _p: Manager, db: DbSession) -> list[FollowUpOut]:
+    return [FollowUpOut.model_validate(r) for r in survey.follow_up(db=db, campaign_id=campaign_id)]
 
 
-@router.get("/campaigns/{campaign_id}/results")
-def results(campaign_id: int, _p: Manager, db: DbSession) -> dict[str, object]:
-    return survey.results(db=db, campaign_id=campaign_id).to_dict()
+@router.get(
+    "/campaigns/{campaign_id}/results", response_model=SurveyResultsOut, responses=errors(404)
+)
+def results(campaign_id: PathId, _p: Manager, db: DbSession) -> SurveyResultsOut:
+    return SurveyResultsOut.model_validate(survey.results(db=db, campaign_id=campaign_id).to_dict())
 
 
-@router.get("/campaigns/{campaign_id}/responses/{commune}")
+@router.get(
+    "/campaigns/{campaign_id}/responses/{commune}",
+    response_model=SurveyResponseOut,
+    responses=errors(404, 422),
+)
 def get_response(
-    campaign_id: int, commune: str, principal: ManagerOrCommune, db: DbSession
-) -> dict[str, object]:
+    campaign_id: PathId, commune: str, principal: ManagerOrCommune, db: DbSession
+) -> SurveyResponseOut:
     check_commune(db, principal, commune)
     row = survey.get_response(db=db, campaign_id=campaign_id, commune=commune)
-    return survey.response_to_dict(row, campaign_id=campaign_id, commune=commune)
+    return _response(row, campaign_id=campaign_id, commune=commune)
 
 
-@router.put("/campaigns/{campaign_id}/responses/{commune}/draft")
+@router.put(
+    "/campaigns/{campaign_id}/responses/{commune}/draft",
+    response_model=SurveyResponseOut,
+    responses=errors(404, 409, 422),
+)
 def save_draft(
-    campaign_id: int,
+    campaign_id: PathId,
     commune: str,
     answers: dict[str, Any],
     request: Request,
     principal: CommuneAuthority,
     db: DbSession,
-) -> dict[str, object]:
+) -> SurveyResponseOut:
     check_commune(db, principal, commune)
     row = survey.save_draft(
         db=db, campaign_id=campaign_id, commune=commune, answers=answers,
         account_id=principal.account_id, now=now(request),
     )  # fmt: skip
-    return survey.response_to_dict(row, campaign_id=campaign_id, commune=commune)
+    return _response(row, campaign_id=campaign_id, commune=commune)
 
 
-@router.post("/campaigns/{campaign_id}/responses/{commune}/submit")
+@router.post(
+    "/campaigns/{campaign_id}/responses/{commune}/submit",
+    response_model=SurveyResponseOut,
+    responses=errors(404, 409, 422),
+)
 def submit(
-    campaign_id: int,
+    campaign_id: PathId,
     commune: str,
     body: SubmitIn,
     request: Request,
     principal: CommuneAuthority,
     db: DbSession,
-) -> dict[str, object]:
+) -> SurveyResponseOut:
     check_commune(db, principal, commune)
     row = survey.submit(
         db=db, campaign_id=campaign_id, commune=commune, answers=body.answers,
         account_id=principal.account_id, now=now(request),
     )  # fmt: skip
-    return survey.response_to_dict(row, campaign_id=campaign_id, commune=commune)
+    return _response(row, campaign_id=campaign_id, commune=commune)

@@ -29,13 +29,13 @@ from vigie.control.deps import (
     token_hash,
 )
 from vigie.control.passwords import verify_password
-from vigie.control.schemas import LoginIn, MeOut
+from vigie.control.schemas import LoginIn, MeOut, PathId, errors
 from vigie.domain import roles, totp
 from vigie.storage import audit
 from vigie.storage.db import session_clock, session_now
 from vigie.storage.models import Account, ApiToken, UserSession
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=errors(401, 403))
 
 IP_WINDOW_S = 300.0
 IP_MAX_FAILURES = 20
@@ -87,7 +87,7 @@ def _me(account: Account, session: UserSession | None, request: Request) -> MeOu
     )
 
 
-@router.post("/login", response_model=MeOut)
+@router.post("/login", response_model=MeOut, responses=errors(429))
 def login(body: LoginIn, request: Request, response: Response, db: DbSession) -> MeOut:
     settings = get_settings(request)
     now = session_now(db)
@@ -218,7 +218,7 @@ class TotpConfirmIn(BaseModel):
     code: str = Field(min_length=6, max_length=10)
 
 
-@router.post("/totp/setup", response_model=TotpSetupOut)
+@router.post("/totp/setup", response_model=TotpSetupOut, responses=errors(422))
 def totp_setup(principal: CurrentPrincipal, db: DbSession) -> TotpSetupOut:
     """Start enrolment: a new secret to scan; active only once a code confirms it."""
     account = db.get(Account, principal.account_id)
@@ -305,8 +305,8 @@ def list_tokens(principal: CurrentPrincipal, db: DbSession) -> list[TokenOut]:
     return [_token_out(r) for r in rows]
 
 
-@router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, principal: CurrentPrincipal, db: DbSession) -> None:
+@router.delete("/tokens/{token_id}", status_code=204, responses=errors(404))
+def revoke_token(token_id: PathId, principal: CurrentPrincipal, db: DbSession) -> None:
     _session_only(principal)
     row = db.get(ApiToken, token_id)
     if row is None or row.account_id != principal.account_id:

@@ -21,7 +21,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -40,6 +40,13 @@ from vigie.control.authority import (
     paris_day,
 )
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, require_roles
+from vigie.control.schemas import (
+    BodyId,
+    PathId,
+    PeriodOut,
+    WindowOut,
+    errors,
+)
 from vigie.domain import roles
 from vigie.domain.retention import validate_retention
 from vigie.domain.schedule import Span, WeeklyWindow
@@ -57,7 +64,7 @@ from vigie.storage.models import (
     DelegationCamera,
 )
 
-router = APIRouter(prefix="/api", tags=["authority"])
+router = APIRouter(prefix="/api", tags=["authority"], responses=errors(401, 403))
 
 Admin = Annotated[Principal, Depends(require_roles(roles.METRO_ADMIN))]
 Granting = Annotated[Principal, Depends(require_roles(roles.METRO_ADMIN, roles.COMMUNE_AUTHORITY))]
@@ -97,7 +104,7 @@ class AuthorisationIn(BaseModel):
     retention_min_days: int = 0
     retention_max_days: int
     recipients: list[str] = []
-    camera_ids: list[int] = []
+    camera_ids: list[BodyId] = []
 
 
 class AuthorisationOut(BaseModel):
@@ -131,7 +138,9 @@ def list_authorisations(p: CurrentPrincipal, db: DbSession) -> list[Authorisatio
     return [_auth_out(db, a) for a in rows if scope is None or a.commune_insee in scope]
 
 
-@router.post("/authorisations", response_model=AuthorisationOut, status_code=201)
+@router.post(
+    "/authorisations", response_model=AuthorisationOut, status_code=201, responses=errors(404)
+)
 async def create_authorisation(
     body: AuthorisationIn, request: Request, p: Admin, db: DbSession
 ) -> AuthorisationOut:
@@ -176,12 +185,14 @@ def _link_cameras(db: DbSession, a: Authorisation, camera_ids: list[int]) -> Non
 
 
 class CamerasIn(BaseModel):
-    camera_ids: list[int]
+    camera_ids: list[BodyId]
 
 
-@router.put("/authorisations/{auth_id}/cameras", response_model=AuthorisationOut)
+@router.put(
+    "/authorisations/{auth_id}/cameras", response_model=AuthorisationOut, responses=errors(404)
+)
 async def set_authorisation_cameras(
-    auth_id: int, body: CamerasIn, request: Request, p: Admin, db: DbSession
+    auth_id: PathId, body: CamerasIn, request: Request, p: Admin, db: DbSession
 ) -> AuthorisationOut:
     a = db.get(Authorisation, auth_id)
     if a is None:
@@ -197,9 +208,25 @@ async def set_authorisation_cameras(
     return _auth_out(db, a)
 
 
+class ExpiryAlertOut(BaseModel):
+    authorisation_id: int
+    number: str
+    commune_insee: str
+    expires_on: date
+    days_left: int = Field(description="Negative once expired.")
+    level: str = Field(description="expired, J-30, J-90 or J-180")
+
+
+class UnservedCameraOut(BaseModel):
+    camera_id: int
+    name: str
+    commune_insee: str
+    authorisation_id: int | None
+
+
 class AlertsOut(BaseModel):
-    authorisations: list[dict[str, Any]]
-    cameras_without_valid_authorisation: list[dict[str, Any]]
+    authorisations: list[ExpiryAlertOut]
+    cameras_without_valid_authorisation: list[UnservedCameraOut]
 
 
 @router.get("/authorisations/alerts", response_model=AlertsOut)
@@ -211,13 +238,14 @@ def authorisation_alerts(p: CurrentPrincipal, db: DbSession) -> AlertsOut:
         a for a in db.scalars(select(Authorisation)) if scope is None or a.commune_insee in scope
     ]
     flagged = [
-        {"camera_id": c.id, "name": c.name, "commune_insee": c.commune_insee,
-         "authorisation_id": c.authorisation_id}
+        UnservedCameraOut(camera_id=c.id, name=c.name, commune_insee=c.commune_insee,
+                          authorisation_id=c.authorisation_id)
         for c in db.scalars(select(Camera).order_by(Camera.id))
         if (scope is None or c.commune_insee in scope)
         and not authorisation_valid(c.authorisation, session_now(db))
     ]  # fmt: skip
-    return AlertsOut(authorisations=expiry_alerts(auths, today),
+    alerts = [ExpiryAlertOut.model_validate(a) for a in expiry_alerts(auths, today)]
+    return AlertsOut(authorisations=alerts,
                      cameras_without_valid_authorisation=flagged)  # fmt: skip
 
 
@@ -225,12 +253,12 @@ def authorisation_alerts(p: CurrentPrincipal, db: DbSession) -> AlertsOut:
 
 
 class AgrementIn(BaseModel):
-    account_id: int
+    account_id: BodyId
     reference: str = Field(min_length=1, max_length=100)
     issued_on: date
     vetted_on: date
     expires_on: date
-    authorisation_ids: list[int] = []
+    authorisation_ids: list[BodyId] = []
 
 
 class AgrementPatch(BaseModel):
@@ -238,7 +266,7 @@ class AgrementPatch(BaseModel):
     status_reason: str | None = Field(None, max_length=1000)
     expires_on: date | None = None
     vetted_on: date | None = None
-    authorisation_ids: list[int] | None = None
+    authorisation_ids: list[BodyId] | None = None
 
 
 class AgrementOut(BaseModel):
@@ -298,9 +326,9 @@ def create_agrement(body: AgrementIn, p: Admin, db: DbSession) -> AgrementOut:
     return _ag_out(db, ag)
 
 
-@router.patch("/agrements/{agrement_id}", response_model=AgrementOut)
+@router.patch("/agrements/{agrement_id}", response_model=AgrementOut, responses=errors(404))
 async def update_agrement(
-    agrement_id: int, body: AgrementPatch, request: Request, p: Admin, db: DbSession
+    agrement_id: PathId, body: AgrementPatch, request: Request, p: Admin, db: DbSession
 ) -> AgrementOut:
     """Suspend, withdraw, renew: a change that ends a right closes open sessions at once."""
     ag = db.get(Agrement, agrement_id)
@@ -343,7 +371,7 @@ class DelegationIn(BaseModel):
     grantee: str = "cmsu"
     label: str = Field("", max_length=200)
     all_cameras: bool = True
-    camera_ids: list[int] = []
+    camera_ids: list[BodyId] = []
     windows: list[WindowIn] = []
     spans: list[SpanIn] = []
 
@@ -355,9 +383,9 @@ class DelegationOut(BaseModel):
     label: str
     all_cameras: bool
     camera_ids: list[int]
-    windows: list[dict[str, Any]]
+    windows: list[WindowOut]
     windows_fr: list[str]
-    spans: list[dict[str, Any]]
+    spans: list[PeriodOut]
     created_at: datetime
     revoked_at: datetime | None
     revoke_reason: str
@@ -389,7 +417,7 @@ def list_delegations(
     return [_del_out(d) for d in db.scalars(stmt) if scope is None or d.commune_insee in scope]
 
 
-@router.post("/delegations", response_model=DelegationOut, status_code=201)
+@router.post("/delegations", response_model=DelegationOut, status_code=201, responses=errors(404))
 async def create_delegation(
     body: DelegationIn, request: Request, p: Granting, db: DbSession
 ) -> DelegationOut:
@@ -426,9 +454,11 @@ class RevokeIn(BaseModel):
     reason: str = Field("", max_length=1000)
 
 
-@router.post("/delegations/{delegation_id}/revoke", response_model=DelegationOut)
+@router.post(
+    "/delegations/{delegation_id}/revoke", response_model=DelegationOut, responses=errors(404)
+)
 async def revoke_delegation(
-    delegation_id: int, body: RevokeIn, request: Request, p: Granting, db: DbSession
+    delegation_id: PathId, body: RevokeIn, request: Request, p: Granting, db: DbSession
 ) -> DelegationOut:
     """Revoke at once: open sessions that relied on it close within a second."""
     d = db.get(Delegation, delegation_id)
@@ -450,9 +480,9 @@ async def revoke_delegation(
 # --- accounts ------------------------------------------------------------------------
 
 
-@router.post("/accounts/{account_id}/disable", status_code=204)
+@router.post("/accounts/{account_id}/disable", status_code=204, responses=errors(404))
 async def disable_account(
-    account_id: int, body: RevokeIn, request: Request, p: Admin, db: DbSession
+    account_id: PathId, body: RevokeIn, request: Request, p: Admin, db: DbSession
 ) -> None:
     account = db.get(Account, account_id)
     if account is None:
@@ -464,8 +494,8 @@ async def disable_account(
     await request.app.state.media.revoke(account_ids=[account.id])
 
 
-@router.post("/accounts/{account_id}/sign-out-everywhere", status_code=204)
-async def admin_sign_out(account_id: int, request: Request, p: Admin, db: DbSession) -> None:
+@router.post("/accounts/{account_id}/sign-out-everywhere", status_code=204, responses=errors(404))
+async def admin_sign_out(account_id: PathId, request: Request, p: Admin, db: DbSession) -> None:
     account = db.get(Account, account_id)
     if account is None:
         raise NotFound(t("authority.account_not_found"))
@@ -515,10 +545,33 @@ def render_audit(rows: list[dict[str, Any]], fmt: str) -> tuple[str, str]:
     return buf.getvalue(), "text/csv; charset=utf-8"
 
 
-@router.get("/audit")
+class AuditEntryOut(BaseModel):
+    """One entry of the audit log, as exported (JSON; the CSV has the same columns)."""
+
+    id: int
+    at: datetime
+    actor: str
+    actor_account_id: int | None
+    action: str
+    commune_insee: str | None
+    target: str
+    reason: str
+    details: dict[str, object]
+    prev_hash: str
+    entry_hash: str
+
+
+AUDIT_FILE: dict[int | str, dict[str, Any]] = {
+    200: {"model": list[AuditEntryOut], "description": "The entries, as a file (JSON or CSV).",
+          "content": {"text/csv": {}}}
+}  # fmt: skip
+
+
+@router.get("/audit", response_class=Response, responses=AUDIT_FILE | errors(404, 422))
 def export_audit(
     p: AuditReader, db: DbSession, start: datetime, end: datetime,
-    commune: str | None = None, format: str = "json",
+    commune: str | None = None,
+    format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> Response:  # fmt: skip
     """Audit entries of a period (and a commune), CSV or JSON, for the prefect or the CNIL."""
     scope = _communes_of(db, p)

@@ -7,13 +7,13 @@ import re
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from vigie.base.clock import paris_today
@@ -27,6 +27,13 @@ from vigie.continuity.references import reference_taken_at
 from vigie.control.auditing import record
 from vigie.control.deps import DbSession, Principal, get_settings, require_roles
 from vigie.control.media_directory import MediaDirectory
+from vigie.control.schemas import (
+    PathId,
+    PeriodOut,
+    RecorderStats,
+    WindowOut,
+    errors,
+)
 from vigie.domain import roles
 from vigie.domain.alarms import SEVERITIES
 from vigie.domain.coverage import hours, metropolitan_view
@@ -35,7 +42,7 @@ from vigie.domain.schedule import WeeklyWindow
 from vigie.storage.db import session_clock, session_now
 from vigie.storage.models import AccountCommune, Camera, Commune
 
-router = APIRouter(tags=["continuity"])
+router = APIRouter(tags=["continuity"], responses=errors(401, 403))
 
 CENTRE_ROLES = (roles.METRO_ADMIN, roles.CMSU_OPERATOR, roles.CMSU_SUPERVISOR)
 COMMUNE_ROLES = (roles.COMMUNE_AUTHORITY, roles.COMMUNE_OPERATOR)
@@ -83,6 +90,120 @@ class WindowIn(BaseModel):
     end: str = Field(description="HH:MM ; inférieure au début = le lendemain")
 
 
+Who = Literal["csu", "centre", "both", "none"]
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    who: Who
+
+
+class CoverageOut(BaseModel):
+    commune: str
+    name: str
+    week: date = Field(description="The Monday of the week shown.")
+    staffed: list[WindowOut] = Field(description="Hours the commune's own CSU is staffed.")
+    centre: list[WindowOut] = Field(description="Hours delegated to the centre.")
+    slots: list[SlotOut] = Field(description="Every half-hour of the week, who covers it.")
+    uncovered: list[PeriodOut]
+    uncovered_hours: float
+
+
+class StaffedOut(BaseModel):
+    commune: str
+    staffed: list[WindowOut]
+
+
+class CommuneCoverageOut(BaseModel):
+    commune: str
+    now: Who
+    tonight: bool = Field(description="Covered all night.")
+    weekend: bool = Field(description="Covered all this weekend.")
+
+
+class CameraAvailabilityOut(BaseModel):
+    live_pct: float
+    recording_pct: float | None = Field(description="None: no recording state in the period.")
+
+
+class AvailabilityOut(BaseModel):
+    cameras: dict[str, CameraAvailabilityOut] = Field(description="Keyed by camera id.")
+    communes: dict[str, float] = Field(description="Mean live percentage, by INSEE code.")
+
+
+class ContactOut(BaseModel):
+    id: int
+    commune_insee: str | None
+    label: str
+    email: str | None
+    webhook_url: str | None
+    has_secret: bool
+    min_severity: str
+
+
+class CreatedOut(BaseModel):
+    id: int
+
+
+class CheckSettingsOut(BaseModel):
+    camera_id: int
+    name: str
+    commune_insee: str
+    configured: bool
+    enabled: bool
+    close_up: bool
+    fast_moving: bool
+    thresholds: dict[str, float] = Field(description="The camera's own, only those set.")
+    defaults: dict[str, float]
+    effective: dict[str, float] = Field(description="What the checks use.")
+    reference_requested_at: datetime | None
+    reference_taken_at: datetime | None
+    reference_pending: bool
+
+
+class ReferenceOut(BaseModel):
+    camera_id: int
+    requested_at: datetime
+
+
+class HealthStatsOut(BaseModel):
+    state: str | None = None
+    fps: float | None = None
+    bitrate_kbps: float | None = None
+    gop_frames: int | None = None
+    width: int | None = None
+    height: int | None = None
+    codec: str | None = None
+    last_packet_age_s: float | None = None
+    reconnects: int | None = None
+    message: str | None = None
+    recording: RecorderStats | None = None
+    clock_drift_s: float | None = None
+
+
+class ProblemOut(BaseModel):
+    kind: str
+    message: str
+
+
+class CameraHealthOut(BaseModel):
+    camera_id: int
+    name: str
+    commune_insee: str
+    stats: HealthStatsOut | None = Field(description="None: no figures from its media process.")
+    problems: list[ProblemOut]
+
+
+class ProcessHealthOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the media process's own figures
+    up: bool
+
+
+class HealthOut(BaseModel):
+    cameras: list[CameraHealthOut]
+    processes: dict[str, ProcessHealthOut] = Field(description="Keyed media-0, media-1…")
+
+
 def _communes_in_scope(db: DbSession, principal: Principal) -> set[str] | None:
     """None: every commune (the centre); else the account's communes."""
     if principal.role in CENTRE_ROLES:
@@ -127,7 +248,10 @@ def _alarm_in_scope(db: DbSession, principal: Principal, alarm_id: int) -> Alarm
 
 @router.get("/api/continuity/alarms", response_model=list[AlarmOut])
 def list_alarms(
-    db: DbSession, principal: Supervisor, open_only: bool = True, limit: int = Query(200, le=1000)
+    db: DbSession,
+    principal: Supervisor,
+    open_only: bool = True,
+    limit: int = Query(200, ge=1, le=1000),
 ) -> list[AlarmOut]:
     query = select(Alarm).order_by(Alarm.is_open.desc(), Alarm.raised_at.desc()).limit(limit)
     if open_only:
@@ -138,15 +262,21 @@ def list_alarms(
     return [_alarm_out(a) for a in db.scalars(query)]
 
 
-@router.post("/api/continuity/alarms/{alarm_id}/ack", response_model=AlarmOut)
-def ack_alarm(alarm_id: int, db: DbSession, principal: Supervisor) -> AlarmOut:
+@router.post(
+    "/api/continuity/alarms/{alarm_id}/ack", response_model=AlarmOut, responses=errors(404)
+)
+def ack_alarm(alarm_id: PathId, db: DbSession, principal: Supervisor) -> AlarmOut:
     _alarm_in_scope(db, principal, alarm_id)
     now = session_now(db)
     return _alarm_out(service.acknowledge(db, alarm_id=alarm_id, actor=principal.username, now=now))
 
 
-@router.post("/api/continuity/alarms/{alarm_id}/assign", response_model=AlarmOut)
-def assign_alarm(alarm_id: int, body: AssignIn, db: DbSession, principal: Supervisor) -> AlarmOut:
+@router.post(
+    "/api/continuity/alarms/{alarm_id}/assign", response_model=AlarmOut, responses=errors(404)
+)
+def assign_alarm(
+    alarm_id: PathId, body: AssignIn, db: DbSession, principal: Supervisor
+) -> AlarmOut:
     _alarm_in_scope(db, principal, alarm_id)
     alarm = service.assign(
         db,
@@ -158,8 +288,12 @@ def assign_alarm(alarm_id: int, body: AssignIn, db: DbSession, principal: Superv
     return _alarm_out(alarm)
 
 
-@router.post("/api/continuity/alarms/{alarm_id}/comment", response_model=AlarmOut)
-def comment_alarm(alarm_id: int, body: CommentIn, db: DbSession, principal: Supervisor) -> AlarmOut:
+@router.post(
+    "/api/continuity/alarms/{alarm_id}/comment", response_model=AlarmOut, responses=errors(404)
+)
+def comment_alarm(
+    alarm_id: PathId, body: CommentIn, db: DbSession, principal: Supervisor
+) -> AlarmOut:
     _alarm_in_scope(db, principal, alarm_id)
     alarm = service.comment(
         db, alarm_id=alarm_id, actor=principal.username, text=body.text, now=session_now(db)
@@ -198,20 +332,22 @@ def coverage_of(db: DbSession, insee: str, week: str | None) -> dict[str, Any]:
     }
 
 
-@router.get("/api/continuity/coverage/{insee}")
-def get_coverage(
-    insee: str, db: DbSession, _p: Supervisor, week: str | None = None
-) -> dict[str, Any]:
-    return coverage_of(db, insee, week)
+@router.get(
+    "/api/continuity/coverage/{insee}", response_model=CoverageOut, responses=errors(404, 422)
+)
+def get_coverage(insee: str, db: DbSession, _p: Supervisor, week: str | None = None) -> CoverageOut:
+    return CoverageOut.model_validate(coverage_of(db, insee, week))
 
 
-@router.put("/api/continuity/coverage/{insee}/staffed")
-def put_staffed(insee: str, body: list[WindowIn], db: DbSession, _p: Admin) -> dict[str, Any]:
+@router.put(
+    "/api/continuity/coverage/{insee}/staffed", response_model=StaffedOut, responses=errors(404)
+)
+def put_staffed(insee: str, body: list[WindowIn], db: DbSession, _p: Admin) -> StaffedOut:
     if db.get(Commune, insee) is None:
         raise NotFound(t("commune.unknown", code=insee))
     windows = [WeeklyWindow.of(w.weekday, w.start, w.end) for w in body]
     set_staffed_windows(db, insee, windows)
-    return {"commune": insee, "staffed": [w.to_json() for w in windows]}
+    return StaffedOut.model_validate({"commune": insee, "staffed": [w.to_json() for w in windows]})
 
 
 def metropolitan(db: DbSession, now: datetime) -> list[dict[str, object]]:
@@ -219,15 +355,15 @@ def metropolitan(db: DbSession, now: datetime) -> list[dict[str, object]]:
     return metropolitan_view({c: plan_for(db, c) for c in communes}, now)
 
 
-@router.get("/api/continuity/coverage")
-def get_metropolitan(db: DbSession, _p: Supervisor) -> list[dict[str, object]]:
-    return metropolitan(db, session_now(db))
+@router.get("/api/continuity/coverage", response_model=list[CommuneCoverageOut])
+def get_metropolitan(db: DbSession, _p: Supervisor) -> list[CommuneCoverageOut]:
+    return [CommuneCoverageOut.model_validate(row) for row in metropolitan(db, session_now(db))]
 
 
-@router.get("/api/continuity/availability")
+@router.get("/api/continuity/availability", response_model=AvailabilityOut)
 def get_availability(
     db: DbSession, principal: Supervisor, start: datetime, end: datetime
-) -> dict[str, Any]:
+) -> AvailabilityOut:
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise InvalidArgument(t("continuity.err.naive", field=name), field=name)
@@ -241,13 +377,13 @@ def get_availability(
     by_commune: dict[str, dict[int, Any]] = {}
     for c in cams:
         by_commune.setdefault(c.commune_insee, {})[c.id] = per[c.id]
-    return {
-        "cameras": {
-            str(cid): {"live_pct": a.live_pct, "recording_pct": a.recording_pct}
+    return AvailabilityOut(
+        cameras={
+            str(cid): CameraAvailabilityOut(live_pct=a.live_pct, recording_pct=a.recording_pct)
             for cid, a in per.items()
         },
-        "communes": {k: commune_availability(v) for k, v in by_commune.items()},
-    }
+        communes={k: commune_availability(v) for k, v in by_commune.items()},
+    )
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -321,24 +457,26 @@ class CheckSettingsIn(BaseModel):
     thresholds: dict[str, float] = Field(default_factory=dict)
 
 
-@router.get("/api/continuity/contacts")
-def list_contacts(db: DbSession, _p: Admin) -> list[dict[str, Any]]:
+@router.get("/api/continuity/contacts", response_model=list[ContactOut])
+def list_contacts(db: DbSession, _p: Admin) -> list[ContactOut]:
     return [
-        {
-            "id": c.id,
-            "commune_insee": c.commune_insee,
-            "label": c.label,
-            "email": c.email,
-            "webhook_url": c.webhook_url,
-            "has_secret": bool(c.webhook_secret),
-            "min_severity": c.min_severity,
-        }
+        ContactOut(
+            id=c.id,
+            commune_insee=c.commune_insee,
+            label=c.label,
+            email=c.email,
+            webhook_url=c.webhook_url,
+            has_secret=bool(c.webhook_secret),
+            min_severity=c.min_severity,
+        )
         for c in db.scalars(select(Contact).order_by(Contact.id))
     ]
 
 
-@router.post("/api/continuity/contacts", status_code=201)
-def add_contact(body: ContactIn, db: DbSession, principal: Admin) -> dict[str, Any]:
+@router.post(
+    "/api/continuity/contacts", response_model=CreatedOut, status_code=201, responses=errors(404)
+)
+def add_contact(body: ContactIn, db: DbSession, principal: Admin) -> CreatedOut:
     if body.commune_insee is not None and db.get(Commune, body.commune_insee) is None:
         raise NotFound(t("commune.unknown", code=body.commune_insee))
     if not body.email and not body.webhook_url:
@@ -367,11 +505,11 @@ def add_contact(body: ContactIn, db: DbSession, principal: Admin) -> dict[str, A
     db.add(contact)
     db.flush()
     record(db, principal, "continuity.contact.add", body.commune_insee, f"contact:{contact.id}")
-    return {"id": contact.id}
+    return CreatedOut(id=contact.id)
 
 
-@router.delete("/api/continuity/contacts/{contact_id}", status_code=204)
-def delete_contact(contact_id: int, db: DbSession, principal: Admin) -> Response:
+@router.delete("/api/continuity/contacts/{contact_id}", status_code=204, responses=errors(404))
+def delete_contact(contact_id: PathId, db: DbSession, principal: Admin) -> Response:
     contact = db.get(Contact, contact_id)
     if contact is None:
         raise NotFound(t("continuity.err.contact_not_found", contact_id=contact_id))
@@ -416,18 +554,28 @@ def check_settings_of(db: DbSession, data_dir: Path, camera: Camera) -> dict[str
     }
 
 
-@router.get("/api/continuity/cameras/{camera_id}/checks")
+@router.get(
+    "/api/continuity/cameras/{camera_id}/checks",
+    response_model=CheckSettingsOut,
+    responses=errors(404),
+)
 def get_check_settings(
-    camera_id: int, request: Request, db: DbSession, principal: Supervisor
-) -> dict[str, Any]:
+    camera_id: PathId, request: Request, db: DbSession, principal: Supervisor
+) -> CheckSettingsOut:
     camera = _camera_in_scope(db, principal, camera_id)
-    return check_settings_of(db, get_settings(request).data_dir, camera)
+    return CheckSettingsOut.model_validate(
+        check_settings_of(db, get_settings(request).data_dir, camera)
+    )
 
 
-@router.put("/api/continuity/cameras/{camera_id}/checks")
+@router.put(
+    "/api/continuity/cameras/{camera_id}/checks",
+    response_model=CheckSettingsOut,
+    responses=errors(404),
+)
 def put_check_settings(
-    camera_id: int, body: CheckSettingsIn, request: Request, db: DbSession, principal: Admin
-) -> dict[str, Any]:
+    camera_id: PathId, body: CheckSettingsIn, request: Request, db: DbSession, principal: Admin
+) -> CheckSettingsOut:
     camera = db.get(Camera, camera_id)
     if camera is None:
         raise NotFound(t("camera.not_found"))
@@ -445,11 +593,18 @@ def put_check_settings(
         f"camera:{camera_id}",
         details=body.model_dump(),
     )
-    return check_settings_of(db, get_settings(request).data_dir, camera)
+    return CheckSettingsOut.model_validate(
+        check_settings_of(db, get_settings(request).data_dir, camera)
+    )
 
 
-@router.post("/api/continuity/cameras/{camera_id}/reference", status_code=202)
-def refresh_reference(camera_id: int, db: DbSession, principal: Supervisor) -> dict[str, Any]:
+@router.post(
+    "/api/continuity/cameras/{camera_id}/reference",
+    response_model=ReferenceOut,
+    status_code=202,
+    responses=errors(404),
+)
+def refresh_reference(camera_id: PathId, db: DbSession, principal: Supervisor) -> ReferenceOut:
     """The camera's current view becomes its reference (after a deliberate
     re-aim); the checks process takes it on its next keyframe."""
     camera = _camera_in_scope(db, principal, camera_id)
@@ -461,11 +616,11 @@ def refresh_reference(camera_id: int, db: DbSession, principal: Supervisor) -> d
         db, principal, "continuity.reference.refresh", camera.commune_insee,
         f"camera:{camera_id}", at=now,
     )  # fmt: skip
-    return {"camera_id": camera_id, "requested_at": now.isoformat()}
+    return ReferenceOut(camera_id=camera_id, requested_at=now)
 
 
-@router.get("/api/continuity/health")
-def get_health(request: Request, db: DbSession, principal: Supervisor) -> dict[str, Any]:
+@router.get("/api/continuity/health", response_model=HealthOut)
+def get_health(request: Request, db: DbSession, principal: Supervisor) -> HealthOut:
     """Current health per camera (main stream, with recording if reported)
     and per media process."""
     directory: MediaDirectory = request.app.state.media
@@ -514,4 +669,4 @@ def get_health(request: Request, db: DbSession, principal: Supervisor) -> dict[s
         }
         for n in directory.nodes
     }
-    return {"cameras": cameras, "processes": processes}
+    return HealthOut.model_validate({"cameras": cameras, "processes": processes})

@@ -20,19 +20,22 @@ from vigie.control.schemas import (
     CameraOut,
     CameraPatch,
     CommuneOut,
+    MediaNodeOut,
     MediaStatsOut,
+    PathId,
     SiteIn,
     SiteOut,
     StreamStatus,
     TicketIn,
     TicketOut,
+    errors,
 )
 from vigie.domain import roles, tickets
 from vigie.media.ingest import codec_label
 from vigie.storage.db import session_now
 from vigie.storage.models import Camera, Commune
 
-router = APIRouter(prefix="/api", tags=["cameras"])
+router = APIRouter(prefix="/api", tags=["cameras"], responses=errors(401, 403))
 CameraAdmin = Annotated[Principal, Depends(require_roles(*roles.CAMERA_ADMIN_ROLES))]
 
 
@@ -78,7 +81,7 @@ def list_communes(_p: CurrentPrincipal, db: DbSession) -> list[CommuneOut]:
     ]  # fmt: skip
 
 
-@router.get("/communes/{insee_code}", response_model=CommuneOut)
+@router.get("/communes/{insee_code}", response_model=CommuneOut, responses=errors(404))
 def get_commune(insee_code: str, _p: CurrentPrincipal, db: DbSession) -> CommuneOut:
     c = db.get(Commune, insee_code)
     if c is None:
@@ -98,7 +101,7 @@ def list_sites(_p: CurrentPrincipal, db: DbSession, commune: str | None = None) 
     ]
 
 
-@router.post("/sites", response_model=SiteOut, status_code=201)
+@router.post("/sites", response_model=SiteOut, status_code=201, responses=errors(422))
 def create_site(body: SiteIn, _p: CameraAdmin, db: DbSession) -> SiteOut:
     return SiteOut.model_validate(service.create_site(db=db, data=body), from_attributes=True)
 
@@ -114,9 +117,9 @@ def list_cameras(
     ]
 
 
-@router.get("/cameras/{camera_id}", response_model=CameraOut)
+@router.get("/cameras/{camera_id}", response_model=CameraOut, responses=errors(404))
 def get_camera(
-    camera_id: int, request: Request, principal: CurrentPrincipal, db: DbSession
+    camera_id: PathId, request: Request, principal: CurrentPrincipal, db: DbSession
 ) -> CameraOut:
     ids = policy(request).visible_camera_ids(db, principal)
     if ids is not None and camera_id not in ids:
@@ -136,7 +139,7 @@ def _audit_config(
            changes={k: redact_url(str(v)) for k, v in changes.items()})  # fmt: skip
 
 
-@router.post("/cameras", response_model=CameraOut, status_code=201)
+@router.post("/cameras", response_model=CameraOut, status_code=201, responses=errors(422))
 async def create_camera(
     body: CameraIn, request: Request, p: CameraAdmin, db: DbSession
 ) -> CameraOut:
@@ -147,9 +150,9 @@ async def create_camera(
     return service.to_out(camera, _status(request, camera))
 
 
-@router.patch("/cameras/{camera_id}", response_model=CameraOut)
+@router.patch("/cameras/{camera_id}", response_model=CameraOut, responses=errors(404, 422))
 async def update_camera(
-    camera_id: int, body: CameraPatch, request: Request, p: CameraAdmin, db: DbSession
+    camera_id: PathId, body: CameraPatch, request: Request, p: CameraAdmin, db: DbSession
 ) -> CameraOut:
     camera = service.update_camera(db=db, camera_id=camera_id, patch=body)
     changed = body.model_dump(exclude_unset=True, exclude={"password"})
@@ -159,8 +162,8 @@ async def update_camera(
     return service.to_out(camera, _status(request, camera))
 
 
-@router.delete("/cameras/{camera_id}", status_code=204)
-async def delete_camera(camera_id: int, request: Request, p: CameraAdmin, db: DbSession) -> None:
+@router.delete("/cameras/{camera_id}", status_code=204, responses=errors(404))
+async def delete_camera(camera_id: PathId, request: Request, p: CameraAdmin, db: DbSession) -> None:
     camera = service.get_camera(db=db, camera_id=camera_id)
     _audit_config(db, p, "camera_deleted", camera, {})
     db.delete(camera)
@@ -169,9 +172,9 @@ async def delete_camera(camera_id: int, request: Request, p: CameraAdmin, db: Db
     await media(request).revoke(camera_ids=[camera_id])
 
 
-@router.post("/cameras/{camera_id}/tickets", response_model=TicketOut)
+@router.post("/cameras/{camera_id}/tickets", response_model=TicketOut, responses=errors(404))
 def issue_ticket(
-    camera_id: int, body: TicketIn, request: Request, principal: CurrentPrincipal, db: DbSession
+    camera_id: PathId, body: TicketIn, request: Request, principal: CurrentPrincipal, db: DbSession
 ) -> TicketOut:
     """Issue a short-lived, single-use ticket to watch one stream, after the access check."""
     camera = policy(request).camera_for_images(db, principal, camera_id, body.purpose)
@@ -213,8 +216,8 @@ def issue_ticket(
 async def media_stats(request: Request, _p: CameraAdmin) -> MediaStatsOut:
     directory = media(request)
     streams = await directory.refresh_stats()
-    nodes: list[dict[str, Any]] = [
-        {"index": n.index, "port": n.port, "error": directory.node_errors.get(n.index)}
+    nodes = [
+        MediaNodeOut(index=n.index, port=n.port, error=directory.node_errors.get(n.index))
         for n in directory.nodes
     ]
-    return MediaStatsOut(nodes=nodes, streams=streams)
+    return MediaStatsOut.model_validate({"nodes": nodes, "streams": streams})

@@ -20,12 +20,12 @@ from vigie.base.errors import InvalidArgument, NotFound, PermissionDenied
 from vigie.base.i18n import t
 from vigie.control.auditing import record
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal
-from vigie.control.schemas import Strict
+from vigie.control.schemas import MasksOut, PathId, Strict, errors
 from vigie.domain import roles
 from vigie.domain.masks import parse_masks
 from vigie.storage.models import AccountCommune, Camera
 
-router = APIRouter(prefix="/api", tags=["masks"])
+router = APIRouter(prefix="/api", tags=["masks"], responses=errors(401, 403))
 
 CENTRE_EDITORS = (roles.METRO_ADMIN, roles.CMSU_SUPERVISOR)
 
@@ -61,27 +61,27 @@ def _camera(request: Request, db: DbSession, principal: Principal, camera_id: in
     return camera
 
 
-def _out(db: DbSession, principal: Principal, camera: Camera) -> dict[str, Any]:
-    return {
-        "camera_id": camera.id,
-        "name": camera.name,
-        "commune_insee": camera.commune_insee,
-        "masks": list(camera.privacy_masks or []),
-        "can_edit": can_edit(db, principal, camera),
-    }
+def _out(db: DbSession, principal: Principal, camera: Camera) -> MasksOut:
+    return MasksOut(
+        camera_id=camera.id,
+        name=camera.name,
+        commune_insee=camera.commune_insee,
+        masks=list(camera.privacy_masks or []),
+        can_edit=can_edit(db, principal, camera),
+    )
 
 
-@router.get("/cameras/{camera_id}/privacy-masks")
+@router.get("/cameras/{camera_id}/privacy-masks", response_model=MasksOut, responses=errors(404))
 def get_masks(
-    camera_id: int, request: Request, principal: CurrentPrincipal, db: DbSession
-) -> dict[str, Any]:
+    camera_id: PathId, request: Request, principal: CurrentPrincipal, db: DbSession
+) -> MasksOut:
     return _out(db, principal, _camera(request, db, principal, camera_id))
 
 
-@router.put("/cameras/{camera_id}/privacy-masks")
+@router.put("/cameras/{camera_id}/privacy-masks", response_model=MasksOut, responses=errors(404))
 async def put_masks(
-    camera_id: int, body: MasksIn, request: Request, principal: CurrentPrincipal, db: DbSession
-) -> dict[str, Any]:
+    camera_id: PathId, body: MasksIn, request: Request, principal: CurrentPrincipal, db: DbSession
+) -> MasksOut:
     camera = _camera(request, db, principal, camera_id)
     if not can_edit(db, principal, camera):
         raise PermissionDenied(t("masks.forbidden"))

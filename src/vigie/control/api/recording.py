@@ -19,6 +19,18 @@ from vigie.base.i18n import t
 from vigie.control.auditing import record
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, get_settings, require_roles
 from vigie.control.export_jobs import ExportJobs
+from vigie.control.schemas import (
+    BodyId,
+    ConditionOut,
+    ExportJobOut,
+    PathId,
+    PlaybackOut,
+    RequisitionOut,
+    TimelineOut,
+    TransmissionOut,
+    errors,
+    file_response,
+)
 from vigie.domain import roles, tickets
 from vigie.recording import holds, index
 from vigie.recording.export import VIDEO_NAME, check_request, export_range
@@ -27,7 +39,7 @@ from vigie.recording.models import Requisition, Transmission
 from vigie.recording.retention import recording_conditions
 from vigie.storage.db import session_now
 
-router = APIRouter(prefix="/api", tags=["recording"])
+router = APIRouter(prefix="/api", tags=["recording"], responses=errors(401, 403))
 
 HOLD_ROLES = (roles.REQUISITION_OFFICER, roles.CMSU_SUPERVISOR, roles.COMMUNE_AUTHORITY)
 Holder = Annotated[Principal, Depends(require_roles(*HOLD_ROLES))]
@@ -42,9 +54,11 @@ def _policy_camera(request: Request, db: Any, principal: Principal, cid: int, pu
     return request.app.state.access_policy.camera_for_images(db, principal, cid, purpose)
 
 
-@router.get("/cameras/{camera_id}/recordings/timeline")
+@router.get(
+    "/cameras/{camera_id}/recordings/timeline", response_model=TimelineOut, responses=errors(404)
+)
 def get_timeline(
-    camera_id: int,
+    camera_id: PathId,
     start: datetime,
     end: datetime,
     request: Request,
@@ -65,9 +79,13 @@ class PlaybackIn(BaseModel):
     reason: str
 
 
-@router.post("/cameras/{camera_id}/playback")
+@router.post("/cameras/{camera_id}/playback", response_model=PlaybackOut, responses=errors(404))
 def open_playback(
-    camera_id: int, body: PlaybackIn, request: Request, principal: CurrentPrincipal, db: DbSession
+    camera_id: PathId,
+    body: PlaybackIn,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbSession,
 ) -> dict[str, Any]:
     """A single-use ``playback`` ticket for the media process, after the access check.
 
@@ -102,7 +120,7 @@ class RequisitionIn(BaseModel):
     officer: str = Field(max_length=200)
     service: str = Field(max_length=200)
     legal_basis: str = Field(max_length=200)
-    camera_ids: list[int]
+    camera_ids: list[BodyId]
     start: datetime
     end: datetime
     reason: str
@@ -128,12 +146,12 @@ def _req_out(r: Requisition) -> dict[str, Any]:
     }
 
 
-@router.get("/requisitions")
+@router.get("/requisitions", response_model=list[RequisitionOut])
 def list_requisitions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
     return [_req_out(r) for r in db.scalars(select(Requisition).order_by(Requisition.id.desc()))]
 
 
-@router.post("/requisitions", status_code=201)
+@router.post("/requisitions", response_model=RequisitionOut, status_code=201, responses=errors(404))
 def create_requisition(body: RequisitionIn, principal: Holder, db: DbSession) -> dict[str, Any]:
     req = holds.create_requisition(
         db, now=session_now(db), actor=principal.username, actor_account_id=principal.account_id,
@@ -145,9 +163,11 @@ def create_requisition(body: RequisitionIn, principal: Holder, db: DbSession) ->
     return _req_out(req)
 
 
-@router.post("/requisitions/{requisition_id}/release")
+@router.post(
+    "/requisitions/{requisition_id}/release", response_model=RequisitionOut, responses=errors(404)
+)
 def release_requisition(
-    requisition_id: int, body: ReleaseIn, principal: Holder, db: DbSession
+    requisition_id: PathId, body: ReleaseIn, principal: Holder, db: DbSession
 ) -> dict[str, Any]:
     req = holds.release_requisition(
         db, requisition_id, now=session_now(db), actor=principal.username,
@@ -163,12 +183,17 @@ class ExportIn(BaseModel):
     recipient: str = Field(min_length=1, max_length=200)
     service: str = Field(min_length=1, max_length=200)
     reason: str
-    requisition_id: int | None = None
+    requisition_id: BodyId | None = None
 
 
-@router.post("/cameras/{camera_id}/exports", status_code=202)
+@router.post(
+    "/cameras/{camera_id}/exports",
+    response_model=ExportJobOut,
+    status_code=202,
+    responses=errors(404),
+)
 def create_export(
-    camera_id: int, body: ExportIn, request: Request, principal: CurrentPrincipal, db: DbSession
+    camera_id: PathId, body: ExportIn, request: Request, principal: CurrentPrincipal, db: DbSession
 ) -> dict[str, Any]:
     """Checks rights and request now, then queues the export (``ExportJobs``):
     202 with the job to poll at ``GET /api/exports/jobs/{job_id}``."""
@@ -195,7 +220,7 @@ def create_export(
     return job.to_json()
 
 
-@router.get("/exports/jobs/{job_id}")
+@router.get("/exports/jobs/{job_id}", response_model=ExportJobOut, responses=errors(404))
 def export_job(job_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     """An export's progress and result, for the account that asked for it."""
     jobs: ExportJobs = request.app.state.export_jobs
@@ -211,7 +236,7 @@ def _files(tr: Transmission) -> list[str]:
     return [n for n in (VIDEO_NAME, MANIFEST_NAME) if (directory / n).is_file()]
 
 
-@router.get("/transmissions")
+@router.get("/transmissions", response_model=list[TransmissionOut])
 def list_transmissions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
     return [
         {
@@ -231,9 +256,13 @@ def list_transmissions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/transmissions/{transmission_id}/files/{name}")
+@router.get(
+    "/transmissions/{transmission_id}/files/{name}",
+    response_class=FileResponse,
+    responses=file_response("video/mp4", "application/json") | errors(404),
+)
 def download_export_file(
-    transmission_id: int, name: str, request: Request, principal: Holder, db: DbSession
+    transmission_id: PathId, name: str, request: Request, principal: Holder, db: DbSession
 ) -> FileResponse:
     """The exported video or its signed manifest, for handing over. Same rule as
     exporting (the camera's authority, purpose ``export``); each download is logged."""
@@ -255,7 +284,7 @@ def download_export_file(
     return FileResponse(path, media_type=media, filename=f"vigie-{tr.id}-{name}")
 
 
-@router.get("/recording/conditions")
+@router.get("/recording/conditions", response_model=list[ConditionOut])
 def get_conditions(_p: Supervisor, db: DbSession) -> list[dict[str, Any]]:
     return [
         {
