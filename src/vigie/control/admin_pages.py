@@ -33,6 +33,7 @@ from vigie.control.api.admin_common import (
 )
 from vigie.control.deps import DbSession, Principal
 from vigie.control.pages import render, templates
+from vigie.control.schemas import BodyId, PathId
 from vigie.storage.db import session_clock
 from vigie.storage.models import Commune
 
@@ -92,7 +93,7 @@ def admin_index(request: Request, principal: ManagerOrCommune, db: DbSession) ->
 
 @router.get("/admin/questionnaire/{campaign_id}/{commune}", response_model=None)
 def questionnaire(
-    campaign_id: int, commune: str, request: Request, principal: ManagerOrCommune, db: DbSession
+    campaign_id: PathId, commune: str, request: Request, principal: ManagerOrCommune, db: DbSession
 ) -> Response:
     check_commune(db, principal, commune)
     campaign = survey.get_campaign(db=db, campaign_id=campaign_id)
@@ -122,7 +123,7 @@ def questionnaire(
 
 @router.get("/admin/campaigns/{campaign_id}/follow-up", response_model=None)
 def follow_up_page(
-    campaign_id: int, request: Request, principal: Manager, db: DbSession
+    campaign_id: PathId, request: Request, principal: Manager, db: DbSession
 ) -> Response:
     campaign = survey.get_campaign(db=db, campaign_id=campaign_id)
     rows = survey.follow_up(db=db, campaign_id=campaign_id)
@@ -142,7 +143,9 @@ def follow_up_page(
 
 
 @router.get("/admin/campaigns/{campaign_id}/results", response_model=None)
-def results_page(campaign_id: int, request: Request, principal: Manager, db: DbSession) -> Response:
+def results_page(
+    campaign_id: PathId, request: Request, principal: Manager, db: DbSession
+) -> Response:
     campaign = survey.get_campaign(db=db, campaign_id=campaign_id)
     results = survey.results(db=db, campaign_id=campaign_id)
     version = catalogue.ensure_default(db=db)
@@ -230,7 +233,7 @@ def compare_page(
     request: Request,
     principal: Manager,
     db: DbSession,
-    ids: Annotated[list[int], Query()],
+    ids: Annotated[list[BodyId], Query()],
 ) -> Response:
     specs = [part.parse_scenario(part.saved_scenario(db, i).spec) for i in ids]
     results = part.saved_results(db, ids)

@@ -39,7 +39,7 @@ def _framework_error(exc: HTTPException, request: Request) -> VigieError:
     if exc.status_code == 404:
         return _Framework(t("api.no_such_path", path=request.url.path), kind="not_found")
     if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("allow", "")
+        allowed = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow", "")
         return _Framework(t("api.method_not_allowed", method=request.method, allowed=allowed))
     if exc.status_code == 400:
         return _Framework(t("api.unreadable_body"), field="body")

@@ -25,8 +25,8 @@ from vigie.base.i18n import t
 # a larger one never names a row, and SQLite raises OverflowError on it.
 MAX_ID = 2**63 - 1
 ID_DESCRIPTION = "Row id, 1 to 2^63 - 1."
-PathId = Annotated[int, Path(ge=1, le=MAX_ID, description=ID_DESCRIPTION)]
-QueryId = Annotated[int, Query(ge=1, le=MAX_ID, description=ID_DESCRIPTION)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID, description=ID_DESCRIPTION, examples=[1])]
+QueryId = Annotated[int, Query(ge=1, le=MAX_ID, description=ID_DESCRIPTION, examples=[1])]
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description=ID_DESCRIPTION)]
 
 
