@@ -10,8 +10,9 @@ check, and ``logout``, ``logout-everywhere`` or ``disable`` do not sign the
 fuzzer out. For each operation: schemathesis' explicit examples, its coverage
 cases (boundaries, wrong types, missing and null fields, wrong content types)
 and ``VIGIE_FUZZ_EXAMPLES`` (default 6) generated examples, positive and
-negative; deterministic (``derandomize``) so that a failure reproduces. A
-summary (operations, requests, statuses, failures) is printed.
+negative; deterministic (``derandomize``) so that a failure reproduces, unless
+``VIGIE_FUZZ_SEED`` asks for other cases. A summary (operations, requests,
+statuses, failures) is printed.
 """
 
 from __future__ import annotations
@@ -149,10 +150,12 @@ def _sign_in(f: Fuzzed) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _run(f: Fuzzed, caller: str) -> Summary:
+    generation = {"max-examples": MAX_EXAMPLES, "database": "none", "no-shrink": True}
+    seed = os.environ.get("VIGIE_FUZZ_SEED")  # exploring: other cases than the fixed ones
     config = schemathesis.Config.from_dict(
-        {"generation": {"max-examples": MAX_EXAMPLES, "deterministic": True,
-                        "database": "none", "no-shrink": True}}
-    )  # fmt: skip
+        {"generation": generation | {"deterministic": seed is None}}
+        | ({"seed": int(seed)} if seed else {})
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", f.app, config=config)
     summary = Summary(caller)
 

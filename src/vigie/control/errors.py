@@ -33,6 +33,14 @@ def wants_page(request: Request) -> bool:
     )
 
 
+class _Framework(VigieError):
+    """An error the framework raised, in our terms (kind given per instance)."""
+
+    def __init__(self, message: str, *, kind: str = "invalid_argument", field: str | None = None):
+        super().__init__(message, field=field)
+        self.kind = kind
+
+
 def _framework_error(exc: HTTPException, request: Request) -> VigieError:
     """The error the framework raised itself (no route, wrong method, unreadable
     body) as one of ours, so that every error answer has the same body."""
@@ -44,12 +52,6 @@ def _framework_error(exc: HTTPException, request: Request) -> VigieError:
     if exc.status_code == 400:
         return _Framework(t("api.unreadable_body"), field="body")
     return _Framework(str(exc.detail))
-
-
-class _Framework(VigieError):
-    def __init__(self, message: str, *, kind: str = "invalid_argument", field: str | None = None):
-        super().__init__(message, field=field)
-        self.kind = kind
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,6 +28,8 @@ MAX_ID = 2**63 - 1
 ID_DESCRIPTION = "Row id, 1 to 2^63 - 1."
 PathId = Annotated[int, Path(ge=1, le=MAX_ID, description=ID_DESCRIPTION, examples=[1])]
 QueryId = Annotated[int, Query(ge=1, le=MAX_ID, description=ID_DESCRIPTION, examples=[1])]
+# A commune's INSEE code: five characters, 2A/2B for Corsica.
+INSEE_PATTERN = r"^[0-9][0-9AB][0-9]{3}$"
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description=ID_DESCRIPTION)]
 
 
@@ -103,6 +106,18 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def file_response(*media_types: str, description: str = "The file.") -> dict[int | str, Any]:
     """The ``responses=`` entry of a download: its media types, no JSON model."""
     return {200: {"description": description, "content": {m: {} for m in media_types}}}
+
+
+def attachment(filename: str, *, inline: bool = False) -> dict[str, str]:
+    """The ``Content-Disposition`` header of a download, whatever the name holds
+    (RFC 6266: an ASCII fallback, and the UTF-8 name in ``filename*``)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+                       for c in filename)  # fmt: skip
+    disposition = "inline" if inline else "attachment"
+    return {
+        "Content-Disposition": f'{disposition}; filename="{fallback}"; '
+        f"filename*=UTF-8''{quote(filename, safe='')}"
+    }
 
 
 class Strict(BaseModel):

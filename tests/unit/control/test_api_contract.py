@@ -165,3 +165,23 @@ def test_framework_errors_have_the_application_error_body(admin: ApiClient) -> N
     unreadable = admin.post("/api/sites", content=b"\xff\xfe{", headers={"content-type": JSON})
     assert unreadable.status_code == 400
     assert unreadable.json()["error"]["field"] == "body"
+
+
+def test_audit_export_refuses_a_commune_that_is_not_an_insee_code(admin: ApiClient) -> None:
+    """Found by the fuzzer (seed 20261208): a commune out of latin-1 went into the
+    file name of the Content-Disposition header: UnicodeEncodeError, a 500."""
+    r = admin.get(f"/api/audit?{PERIOD}&format=csv&commune=%C3%AA%F2%90%87%89")
+    assert _field(r) == "commune"
+    ok = admin.get(f"/api/audit?{PERIOD}&format=csv&commune=59350")
+    assert ok.status_code == 200, ok.text
+    assert ok.headers["content-type"].startswith("text/csv")
+    assert 'filename="journal-59350-2026-06-01-2026-06-02.csv"' in ok.headers["content-disposition"]
+
+
+def test_download_names_are_always_encodable() -> None:
+    from vigie.control.schemas import attachment
+
+    header = attachment("fiche-ê\U000901c9.pdf", inline=True)["Content-Disposition"]
+    header.encode("latin-1")  # what the server must be able to send
+    assert header.startswith('inline; filename="fiche-')
+    assert "filename*=UTF-8''fiche-%C3%AA%F2%90%87%89.pdf" in header

@@ -18,7 +18,7 @@ from vigie.control.admin_schemas import (
 )
 from vigie.control.api.admin_common import Manager, ManagerOrCommune, check_commune
 from vigie.control.deps import DbSession
-from vigie.control.schemas import errors, file_response
+from vigie.control.schemas import attachment, errors, file_response
 from vigie.storage.db import session_clock
 
 router = APIRouter(
@@ -64,7 +64,7 @@ def export_xlsx(_p: Manager, db: DbSession) -> Response:
     return Response(
         inventory.export_xlsx(db=db),
         media_type=XLSX,
-        headers={"Content-Disposition": 'attachment; filename="inventaire.xlsx"'},
+        headers=attachment("inventaire.xlsx"),
     )
 
 
@@ -77,7 +77,7 @@ def export_csv(sheet: str, _p: Manager, db: DbSession) -> Response:
     return Response(
         inventory.export_csv(db=db, sheet=sheet),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="inventaire-{sheet}.csv"'},
+        headers=attachment(f"inventaire-{sheet}.csv"),
     )
 
 

@@ -17,7 +17,7 @@ from vigie.base.errors import InvalidArgument
 from vigie.base.i18n import t
 from vigie.control.api.admin_common import Manager, ManagerOrCommune, check_commune
 from vigie.control.deps import DbSession
-from vigie.control.schemas import QueryId, errors, file_response
+from vigie.control.schemas import QueryId, attachment, errors, file_response
 from vigie.storage.db import session_clock
 
 router = APIRouter(prefix="/api/admin/reports", tags=["admin: reports"], responses=errors(401, 403))
@@ -46,7 +46,7 @@ async def _out(html: str, fmt: str, filename: str) -> Response:
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'},
+        headers=attachment(f"{filename}.pdf", inline=True),
     )
 
 

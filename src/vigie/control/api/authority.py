@@ -41,10 +41,12 @@ from vigie.control.authority import (
 )
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, require_roles
 from vigie.control.schemas import (
+    INSEE_PATTERN,
     BodyId,
     PathId,
     PeriodOut,
     WindowOut,
+    attachment,
     errors,
 )
 from vigie.domain import roles
@@ -570,7 +572,7 @@ AUDIT_FILE: dict[int | str, dict[str, Any]] = {
 @router.get("/audit", response_class=Response, responses=AUDIT_FILE | errors(404, 422))
 def export_audit(
     p: AuditReader, db: DbSession, start: datetime, end: datetime,
-    commune: str | None = None,
+    commune: Annotated[str | None, Query(pattern=INSEE_PATTERN, examples=["59350"])] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> Response:  # fmt: skip
     """Audit entries of a period (and a commune), CSV or JSON, for the prefect or the CNIL."""
@@ -582,5 +584,4 @@ def export_audit(
     record(db, p, "audit_exported", commune, f"audit:{start.isoformat()}/{end.isoformat()}",
          format=format, entries=len(rows))  # fmt: skip
     name = f"journal-{commune or 'metropole'}-{start.date()}-{end.date()}.{format}"
-    return Response(body, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return Response(body, media_type=media_type, headers=attachment(name))
