@@ -48,8 +48,9 @@ def _alive(pid: int) -> bool:
 
 
 def marked(key: str, value: str) -> list[Proc]:
-    """Live processes whose environment holds ``key=value`` (this one excluded)."""
-    needle = f"{key}={value}".encode()
+    """Live processes whose environment has ``key`` set to ``value`` or to a
+    comma-separated list holding it (this process excluded)."""
+    prefix = f"{key}=".encode()
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -58,7 +59,8 @@ def marked(key: str, value: str) -> list[Proc]:
             env = (entry / "environ").read_bytes()
         except OSError:
             continue
-        if needle in env.split(b"\0") and _alive(int(entry.name)):
+        values = [v[len(prefix) :] for v in env.split(b"\0") if v.startswith(prefix)]
+        if any(value.encode() in v.split(b",") for v in values) and _alive(int(entry.name)):
             out.append(Proc(int(entry.name), _cmdline(int(entry.name))))
     return out
 
@@ -96,14 +98,20 @@ def kill(procs: list[Proc]) -> None:
 LEFTOVER_GRACE_S = 5.0  # processes being stopped by the last teardown
 
 
+_session_id = uuid.uuid4().hex  # this session's mark
+
+
 def session_leftovers() -> list[Proc]:
     found = {p.pid: p for p in descendants()}
-    found.update({p.pid: p for p in marked(SESSION_ENV, os.environ.get(SESSION_ENV, "-"))})
+    found.update({p.pid: p for p in marked(SESSION_ENV, _session_id)})
     return sorted(found.values(), key=lambda p: p.pid)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ[SESSION_ENV] = uuid.uuid4().hex
+    # A session started by a test adds its mark to the outer one's: the outer
+    # session still recognises what the inner one left.
+    outer = os.environ.get(SESSION_ENV)
+    os.environ[SESSION_ENV] = f"{outer},{_session_id}" if outer else _session_id
 
 
 @pytest.hookimpl(trylast=True)
