@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.integration.stack import SIM_CACHE, free_port
-from tests.processes import Proc, alive, kill, wait_gone
+from tests.processes import Proc, alive, descendants, kill, wait_gone
 from vigie.base.settings import PLACEHOLDER_SECRET
 from vigie.cli.demo import DEMO_SECRET_FILE
 from vigie.domain import tickets
@@ -54,6 +54,7 @@ class Demo:
         while True:
             try:
                 if all(httpx.get(url, timeout=1).status_code == 200 for url in urls):
+                    self.family = descendants(self.proc.pid)
                     return
             except httpx.HTTPError:
                 pass
@@ -107,5 +108,7 @@ def test_sigterm_to_demo_leaves_no_process(demo: Demo) -> None:
     assert "vigie.cli.main media" in names and "vigie.cli.main checks" in names, names
     assert "gst_server.py" in names, names
     demo.proc.send_signal(signal.SIGTERM)
-    demo.proc.wait(15)
+    # Dies by the signal, as whoever sent it expects (systemd: a clean stop),
+    # after its media processes, image checks and simulator.
+    assert demo.proc.wait(15) == -signal.SIGTERM, demo.log()
     assert wait_gone(children, 2.0) == [], demo.log()

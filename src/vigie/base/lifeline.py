@@ -143,3 +143,31 @@ def _watch(fd: int, signalled_by_kernel: bool, clock: _Sleeper) -> None:
     clock.sleep(GRACE_S)
     print("vigie: parent process gone; exiting", file=sys.stderr, flush=True)
     os._exit(EXIT_ORPHANED)
+
+
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM (``raise_on_sigterm``), so that every
+    ``finally`` on the way up runs (stopping children); the entry point then
+    dies by the signal (``die_by``), as whoever sent it expects."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def raise_on_sigterm() -> None:
+    """From now on SIGTERM raises ``Terminated`` in the main thread. (uvicorn
+    handles SIGTERM itself while it runs, then raises it again with the handler
+    it found: this one.)"""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def die_by(signum: int) -> None:
+    """End this process by ``signum`` with its default action."""
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from vigie.base.clock import Clock, RealClock
 from vigie.base.errors import VigieError
-from vigie.base.lifeline import hold
+from vigie.base.lifeline import Terminated, die_by, hold
 
 # Command modules, in help order. A new command group adds its module here.
 COMMANDS = [
@@ -63,6 +63,9 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         return 2
     except KeyboardInterrupt:
         return 130
+    except Terminated as exc:  # SIGTERM, once every ``finally`` has run
+        die_by(exc.signum)
+        return 128 + exc.signum
     return code
 
 

@@ -16,13 +16,12 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 from vigie.base.clock import Clock, RealClock
 from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
-from vigie.base.lifeline import Lifeline
+from vigie.base.lifeline import Lifeline, raise_on_sigterm
 from vigie.base.log import setup_logging
 from vigie.base.ports import can_listen, port_holders
 from vigie.base.settings import Settings
@@ -149,10 +148,6 @@ def check_ports(settings: Settings, *, also: list[Listener] | None = None) -> No
         )  # fmt: skip
 
 
-def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def serve(settings: Settings, *, banner: str | None = None, clock: Clock | None = None) -> None:
     import uvicorn
 
@@ -160,11 +155,10 @@ def serve(settings: Settings, *, banner: str | None = None, clock: Clock | None 
     from vigie.storage.migrate import upgrade
 
     check_ports(settings)
-    if threading.current_thread() is threading.main_thread():
-        # uvicorn shuts down gracefully on SIGTERM, then raises SIGTERM again with
-        # the handler it found: with the default one the process would die there,
-        # before the ``finally`` below stops the media processes.
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # uvicorn shuts down gracefully on SIGTERM, then raises SIGTERM again with the
+    # handler it found: with the default one the process would die there, before
+    # the ``finally`` below stops the media processes.
+    raise_on_sigterm()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
     supervisor = MediaSupervisor(settings, clock=clock)
