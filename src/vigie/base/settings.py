@@ -13,6 +13,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-demo-only"
+# Where `vigie demo` keeps the secret key it made, in its data directory.
+DEMO_SECRET_FILE = "demo-secret.key"
 
 
 class Settings(BaseSettings):

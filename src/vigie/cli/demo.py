@@ -21,7 +21,7 @@ from vigie.base.clock import paris_today
 from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
 from vigie.base.log import setup_logging
-from vigie.base.settings import PLACEHOLDER_SECRET, Settings
+from vigie.base.settings import DEMO_SECRET_FILE, PLACEHOLDER_SECRET, Settings
 from vigie.domain import roles
 from vigie.storage.db import session_clock
 
@@ -56,10 +56,6 @@ def register(sub: Any) -> None:
     p.add_argument("--sim-port", type=int, default=8554, help="RTSP port of the simulator")
     p.add_argument("--data-dir", type=Path, default=Path("var/demo"))
     p.set_defaults(func=_run)
-
-
-# The demo's own secret key, made at its first start (never the public placeholder).
-DEMO_SECRET_FILE = "demo-secret.key"
 
 
 def demo_environment(data_dir: Path) -> None:
