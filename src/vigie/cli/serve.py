@@ -128,15 +128,15 @@ def listeners(settings: Settings) -> list[Listener]:
 def check_ports(settings: Settings, *, also: list[Listener] | None = None) -> None:
     """Refuse to start (``FailedPrecondition``) if a port is asked twice or taken,
     naming the process that holds it. ``also``: more ports the caller will use."""
-    seen: dict[int, Listener] = {}
-    for listener in [*listeners(settings), *(also or [])]:
-        first = seen.setdefault(listener.port, listener)
-        if first is not listener:
-            raise FailedPrecondition(
-                t("serve.error.port_twice", port=listener.port, first=first.what,
-                  second=listener.what)
-            )  # fmt: skip
-    for listener in seen.values():
+    wanted = [*listeners(settings), *(also or [])]
+    for i, listener in enumerate(wanted):
+        for first in wanted[:i]:
+            if first.port == listener.port and _same_address(first.host, listener.host):
+                raise FailedPrecondition(
+                    t("serve.error.port_twice", port=listener.port, first=first.what,
+                      second=listener.what)
+                )  # fmt: skip
+    for listener in wanted:
         if can_listen(listener.host, listener.port):
             continue
         holders = port_holders(listener.port)
@@ -146,6 +146,12 @@ def check_ports(settings: Settings, *, also: list[Listener] | None = None) -> No
               variable=listener.variable, pid=holders[0].pid if holders else "",
               cmdline=holders[0].cmdline if holders else "")
         )  # fmt: skip
+
+
+def _same_address(a: str, b: str) -> bool:
+    """Whether two listen addresses can collide (equal, or one is a wildcard)."""
+    wildcards = {"", "0.0.0.0", "::"}
+    return a == b or a in wildcards or b in wildcards
 
 
 def serve(settings: Settings, *, banner: str | None = None, clock: Clock | None = None) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.stack import free_port
+from vigie.base.errors import FailedPrecondition
 from vigie.base.ports import can_listen, port_holders
 
 SRC = str(Path(__file__).parents[3] / "src")
@@ -81,3 +82,14 @@ def test_port_holders_finds_a_listening_socket_of_this_process() -> None:
         assert "pytest" in holders[0].cmdline or "python" in holders[0].cmdline
     assert can_listen("127.0.0.1", port)
     assert port_holders(port) == []
+
+
+def test_one_port_on_two_addresses_is_not_a_clash(tmp_path: Path) -> None:
+    from vigie.base.settings import Settings
+    from vigie.cli.serve import check_ports
+
+    port = free_port()
+    base = {"secret_key": SECRET, "data_dir": tmp_path}
+    check_ports(Settings(port=port, media_base_port=port, media_host="127.0.0.2", **base))
+    with pytest.raises(FailedPrecondition, match="demandé deux fois"):
+        check_ports(Settings(port=port, media_base_port=port, media_host="0.0.0.0", **base))
