@@ -26,6 +26,8 @@ if "faketime" in os.environ.get("LD_PRELOAD", ""):
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+# The session fails if a process it started still runs at its end (tests/processes.py).
+from tests.processes import pytest_configure, pytest_sessionfinish  # noqa: F401
 from vigie.domain.communes import load_reference_communes
 from vigie.domain.signing import derive_key
 from vigie.storage import audit

@@ -142,32 +142,42 @@ def running_stack(
         seed(s, rows, admin_data=False, lille_nights_only=False)
     engine.dispose()
     log_path = tmp_path / "vigie.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
+    proc = spawn_serve(env, log_path)
+    stack = Stack(f"http://127.0.0.1:{web_port}", media_port, sim, proc, env, log_path)
+    try:
+        wait_web(stack)
+        yield stack
+    finally:
+        with_group_signal(stack.proc, signal.SIGTERM)
+        try:
+            stack.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            with_group_signal(stack.proc, signal.SIGKILL)
+            stack.proc.wait(5)
+        sim.close()
+
+
+def spawn_serve(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``vigie serve`` in its own process group, its output appended to ``log_path``."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
             [sys.executable, "-m", "vigie.cli.main", "serve"], env=env, stdout=log, stderr=log,
             start_new_session=True,
         )  # fmt: skip
-    stack = Stack(f"http://127.0.0.1:{web_port}", media_port, sim, proc, env, log_path)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{stack.base_url}/api/i18n", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"vigie serve did not start:\n{stack.log()}")
-            time.sleep(0.2)
-        yield stack
-    finally:
-        with_group_signal(proc, signal.SIGTERM)
+
+
+def wait_web(stack: Stack, timeout_s: float = 30) -> None:
+    """Wait until the web server of ``stack.proc`` answers."""
+    deadline = time.monotonic() + timeout_s
+    while True:
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            with_group_signal(proc, signal.SIGKILL)
-            proc.wait(5)
-        sim.close()
+            if httpx.get(f"{stack.base_url}/api/i18n", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if stack.proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"vigie serve did not start:\n{stack.log()}")
+        time.sleep(0.2)
 
 
 def with_group_signal(proc: subprocess.Popen[bytes], sig: int) -> None:

@@ -1,7 +1,8 @@
 """Typed, closed configuration. Unknown keys are refused; defaults live here.
 
 Settings come from environment variables prefixed ``VIGIE_`` (e.g.
-``VIGIE_DATA_DIR``). Placeholder secrets are refused outside demo mode.
+``VIGIE_DATA_DIR``). The placeholder secret is refused in every mode (the
+demo makes its own secret key at its first start).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-demo-only"
+# Where `vigie demo` keeps the secret key it made, in its data directory.
+DEMO_SECRET_FILE = "demo-secret.key"
 
 
 class Settings(BaseSettings):
@@ -39,7 +42,9 @@ class Settings(BaseSettings):
         description="Signs sessions and live tickets; shared with media processes.",
     )
     ticket_ttl_s: int = Field(30, ge=5, le=600, description="Lifetime of a live ticket.")
-    demo: bool = Field(False, description="Demo mode: allows the placeholder secret.")
+    demo: bool = Field(
+        False, description="Demo mode (set by `vigie demo`, which makes its own secret key)."
+    )
     totp_required: bool = Field(
         True,
         description="Require a TOTP second factor for every role that sees images "
@@ -71,10 +76,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secret(self) -> Settings:
-        if not self.demo and (self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32):
+        # Not even in demo mode: the placeholder is public, anything signed with it
+        # (sessions, live tickets) could be forged by anyone.
+        if self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32:
             raise ValueError(
                 "VIGIE_SECRET_KEY must be set to a random value of at least 32 characters "
-                "outside demo mode (e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`)."
+                "(e.g. `python3 -c 'import secrets; print(secrets.token_hex(32))'`)."
             )
         return self
 

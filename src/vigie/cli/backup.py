@@ -41,7 +41,7 @@ from vigie.base.clock import Clock
 from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
 from vigie.base.redact import redact_url
-from vigie.base.settings import Settings
+from vigie.base.settings import DEMO_SECRET_FILE, Settings
 
 MANIFEST = "backup.json"
 SETTINGS_FILE = "settings.json"
@@ -189,6 +189,8 @@ def _data_files(
         }
     for entry in sorted(root.iterdir()):
         if entry.name in ALWAYS_ALLOWED or entry.resolve() in skip:
+            continue
+        if entry.name == DEMO_SECRET_FILE:  # a secret key is never in a backup
             continue
         if entry.name == RECORDINGS:
             if with_recordings and entry.is_dir():

@@ -283,3 +283,16 @@ def test_dated_backups_keep_the_newest(
     assert left == ["20261122T023000Z", "20261127T200000Z", "keep-me"]
     newest = parent / left[1]
     assert (newest / "backup.json").is_file() and "supprimée" in capsys.readouterr().out
+
+
+def test_backup_leaves_out_the_demo_secret(centre: tuple[Path, int], tmp_path: Path) -> None:
+    """The secret key is never in a backup, the demo's own one neither."""
+    from vigie.cli.demo import DEMO_SECRET_FILE
+
+    src, _cam = centre
+    (src / DEMO_SECRET_FILE).write_text("d" * 64 + "\n")
+    bdir = tmp_path / "backups" / "b1"
+    assert main(["backup", str(bdir)]) == 0
+    names = {e["name"] for e in json.loads((bdir / "backup.json").read_text())["backup"]["files"]}
+    assert "data/keys/export_ed25519.pem" in names
+    assert not any(DEMO_SECRET_FILE in n for n in names), names
