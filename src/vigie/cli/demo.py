@@ -217,7 +217,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings()
     setup_logging(settings.log_level, "vigie")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_database_url, secret_key=settings.secret_key)
 
     sim_cams = demo_cameras([name for _, name in DEMO_COMMUNES], count=args.cameras)
     # Make the H.265 camera H.265 on both streams, so its tile shows the message.

@@ -84,7 +84,7 @@ def serve(settings: Settings, *, banner: str | None = None) -> None:
     from vigie.storage.migrate import upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_database_url, secret_key=settings.secret_key)
     supervisor = MediaSupervisor(settings)
     supervisor.start()
     app = create_app(settings)

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from vigie.base.redact import join_credentials
 from vigie.base.settings import Settings
+from vigie.control.cameras import media_url, secret_box
 from vigie.domain.tickets import internal_api_token, stream_key
 from vigie.storage.models import Camera
 
@@ -39,6 +39,7 @@ class MediaDirectory:
             for i in range(settings.media_processes)
         ]
         self._headers = {"Authorization": f"Bearer {internal_api_token(settings.secret_key)}"}
+        self._box = secret_box(settings)
         self.last_stats: dict[str, dict[str, Any]] = {}
         self.last_process: dict[int, dict[str, Any]] = {}
         self.node_errors: dict[int, str] = {}
@@ -85,13 +86,14 @@ class MediaDirectory:
             if not cam.enabled:
                 continue
             node = self.node_for(cam.id)
-            for kind, url in (("main", cam.main_url), ("sub", cam.sub_url)):
+            for kind in ("main", "sub"):
+                url = media_url(cam, kind, self._box)
                 if url:
                     per_node[node.index].append(
                         {
                             "camera_id": cam.id,
                             "stream": kind,
-                            "url": join_credentials(url, cam.username, cam.password),
+                            "url": url,  # with its credentials: over the loopback API only
                             # recording stops for a commune whose quota cannot be freed
                             "record": cam.commune_insee not in self.recording_stopped_communes,
                             # painted on snapshots (CSI L251-3)
