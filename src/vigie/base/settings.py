@@ -63,9 +63,22 @@ class Settings(BaseSettings):
         description="Let metropolitan administrators see images (off: technical role only).",
     )
     login_max_failures: int = Field(
-        5, ge=1, le=100, description="Consecutive failed sign-ins before an account is locked."
+        5,
+        ge=1,
+        le=100,
+        description="Consecutive failed sign-ins before an account is locked "
+        "for that client address (and pauses for every address).",
     )
-    login_lockout_s: int = Field(900, ge=10, description="How long a locked account stays locked.")
+    login_lockout_s: int = Field(
+        900, ge=10, description="How long an account stays locked for the address that failed."
+    )
+    login_backoff_max_s: int = Field(
+        60,
+        ge=1,
+        le=900,
+        description="Longest pause of an account (any address) after repeated failures; "
+        "the pause doubles from 1 s at each failure past login_max_failures.",
+    )
     session_max_age_s: int = Field(12 * 3600, ge=300, description="Lifetime of a sign-in session.")
     log_level: str = Field("INFO", description="Python logging level.")
     smtp_host: str = Field("", description="SMTP relay for alarm e-mails; empty: no e-mail.")
