@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context, op
 
-from vigie.base.redact import join_credentials, strip_credentials
+from vigie.base.redact import UrlCredentials, join_credentials, strip_credentials
 from vigie.domain.cameras import CameraSecrets
 from vigie.domain.secretbox import SecretBox
 
@@ -32,6 +32,15 @@ NO_KEY = (
     "migration 0008_camera_secrets: cameras have credentials to encrypt and no secret key "
     "was given; run `vigie db upgrade` with VIGIE_SECRET_KEY set."
 )
+
+
+def _strip(url: str | None) -> tuple[str | None, UrlCredentials]:
+    if not url:
+        return url, UrlCredentials()
+    try:
+        return strip_credentials(url)
+    except ValueError:  # unreadable (never accepted by the API): left as it is
+        return url, UrlCredentials()
 
 
 def _box() -> SecretBox | None:
@@ -48,16 +57,14 @@ def upgrade() -> None:
     ).all()
     box = _box()
     for cam_id, main_url, sub_url, username, password in rows:
-        main_clean, main = strip_credentials(main_url)
-        sub_clean, sub = strip_credentials(sub_url) if sub_url else (None, None)
-        lifted = [c for c in (main, sub) if c is not None]
+        main_clean, main = _strip(main_url)
+        sub_clean, sub = _strip(sub_url)
         secrets = CameraSecrets(
-            password or next((c.password for c in lifted if c.password), None),
-            {"main": main.query, "sub": sub.query if sub else ()},
+            password or main.password or sub.password, {"main": main.query, "sub": sub.query}
         )
         if secrets and box is None:
             raise RuntimeError(NO_KEY)
-        user = username or next((c.username for c in lifted if c.username), None)
+        user = username or main.username or sub.username
         conn.execute(
             sa.text(
                 "UPDATE cameras SET main_url = :m, sub_url = :s, username = :u, "
