@@ -54,6 +54,7 @@ class Stack:
     proc: subprocess.Popen[bytes]
     env: dict[str, str]
     log_path: Path
+    media_internal_port: int = 0  # the internal API, 127.0.0.1 only
     camera_ids: dict[str, int] = field(default_factory=dict)
 
     def client(self, account: tuple[str, str] = OPERATOR) -> httpx.Client:
@@ -120,12 +121,13 @@ def running_stack(
     """Start simulator + Vigie. ``extra``: more cameras (name, commune, url) not on the simulator."""
     sim = SimServer(cameras, port=sim_port, cache_dir=SIM_CACHE)
     sim.start()
-    web_port, media_port = free_port(), free_port()
+    web_port, media_port, internal_port = free_port(), free_port(), free_port()
     data_dir = tmp_path / "vigie"
     env = dict(os.environ)
     env.update(
         VIGIE_DATA_DIR=str(data_dir), VIGIE_SECRET_KEY=SECRET, VIGIE_PORT=str(web_port),
-        VIGIE_MEDIA_BASE_PORT=str(media_port), VIGIE_DEMO="0", VIGIE_LOG_LEVEL="INFO",
+        VIGIE_MEDIA_BASE_PORT=str(media_port), VIGIE_MEDIA_INTERNAL_BASE_PORT=str(internal_port),
+        VIGIE_DEMO="0", VIGIE_LOG_LEVEL="INFO",
         VIGIE_TOTP_REQUIRED="0",
     )  # fmt: skip
     data_dir.mkdir(parents=True)
@@ -143,7 +145,9 @@ def running_stack(
     engine.dispose()
     log_path = tmp_path / "vigie.log"
     proc = spawn_serve(env, log_path)
-    stack = Stack(f"http://127.0.0.1:{web_port}", media_port, sim, proc, env, log_path)
+    stack = Stack(
+        f"http://127.0.0.1:{web_port}", media_port, sim, proc, env, log_path, internal_port
+    )
     try:
         wait_web(stack)
         yield stack

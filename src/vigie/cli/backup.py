@@ -542,7 +542,9 @@ def restore_backup(settings: Settings, directory: Path, *, clock: Clock) -> Rest
             report.files += 1
         dbb.restore(url, directory / doc["database"]["file"])
         report.files += 1
-        upgrade(url)  # a backup of an older version: the schema of this one
+        # a backup of an older version: the schema of this one (camera secrets
+        # sealed under this secret key, the one the backup was checked against)
+        upgrade(url, secret_key=settings.secret_key)
         report.relocated = _relocate_exports(settings, doc)
         _rebuild_index(settings, clock, report)
     except FailedPrecondition as exc:

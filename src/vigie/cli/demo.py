@@ -247,7 +247,7 @@ def _run(args: argparse.Namespace) -> int:
     sim_listener = Listener(t("serve.port.sim"), "127.0.0.1", args.sim_port, "--sim-port")
     check_ports(settings, also=[sim_listener] if args.sim_port else [])
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_database_url, secret_key=settings.secret_key)
 
     sim_cams = demo_cameras([name for _, name in DEMO_COMMUNES], count=args.cameras)
     # Make the H.265 camera H.265 on both streams, so its tile shows the message.

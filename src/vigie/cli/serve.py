@@ -24,7 +24,7 @@ from vigie.base.i18n import t
 from vigie.base.lifeline import Lifeline, raise_on_sigterm
 from vigie.base.log import setup_logging
 from vigie.base.ports import can_listen, port_holders
-from vigie.base.settings import Settings
+from vigie.base.settings import MEDIA_INTERNAL_HOST, Settings
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,15 @@ def listeners(settings: Settings) -> list[Listener]:
         )
         for i in range(settings.media_processes)
     ]
+    out += [
+        Listener(
+            t("serve.port.media_internal", index=i),
+            MEDIA_INTERNAL_HOST,
+            settings.media_internal_port(i),
+            "VIGIE_MEDIA_INTERNAL_BASE_PORT",
+        )
+        for i in range(settings.media_processes)
+    ]
     return out
 
 
@@ -166,7 +175,7 @@ def serve(settings: Settings, *, banner: str | None = None, clock: Clock | None 
     # the ``finally`` below stops the media processes.
     raise_on_sigterm()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_database_url, secret_key=settings.secret_key)
     supervisor = MediaSupervisor(settings, clock=clock)
     try:
         supervisor.start()

@@ -116,8 +116,8 @@ def create_app(
                 if clock.monotonic() - last_push >= PUSH_EVERY_S or directory.needs_push():
                     last_push = clock.monotonic()
                     await sync_media()
-                else:
-                    await directory.refresh_stats()
+                elif await directory.poll(lambda: asyncio.to_thread(_load_cameras)):
+                    last_push = clock.monotonic()  # a changed stream list, pushed again at once
             except Exception:
                 log.exception("media synchronisation failed")
             try:

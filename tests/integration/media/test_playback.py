@@ -31,6 +31,7 @@ class Running:
     def __init__(self, server: MediaServer, port: int) -> None:
         self.server = server
         self.port = port
+        self.internal = f"http://127.0.0.1:{server.internal_port}"
         self.auth = {"Authorization": f"Bearer {tickets.internal_api_token(SECRET)}"}
 
     def url(self, start: datetime, *, purpose: str = "playback", account: int = 1) -> str:
@@ -48,7 +49,7 @@ async def media(tmp_path: Path) -> AsyncIterator[Running]:
     root = tmp_path / "recordings"
     record(root, 1, T0, 6)
     record(root, 1, T0 + timedelta(seconds=10), 4)  # a 4 s gap
-    server = MediaServer(secret=SECRET, recordings_dir=root)
+    server = MediaServer(secret=SECRET, recordings_dir=root, internal_port=0)
     runner = web.AppRunner(server.app)
     await runner.setup()
     sock = socket.socket()
@@ -148,7 +149,7 @@ async def test_live_ticket_refused_and_revocation_closes(media: Running) -> None
         await collect(ws, 0.2)
         t0 = time.monotonic()
         r = await http.post(
-            f"http://127.0.0.1:{media.port}/internal/revoke", headers=media.auth,
+            f"{media.internal}/internal/revoke", headers=media.auth,
             json={"account_ids": [7]},
         )  # fmt: skip
         assert (await r.json())["closed"] == 1
