@@ -161,6 +161,14 @@ def running_stack(
         sim.close()
 
 
+def media_children(proc: subprocess.Popen[bytes]) -> list[int]:
+    """Pids of the ``vigie media`` processes ``vigie serve`` (``proc``) started. The
+    supervisor starts them from its own thread: every thread's children count."""
+    tasks = Path(f"/proc/{proc.pid}/task").iterdir()
+    children = [int(c) for task in tasks for c in (task / "children").read_text().split()]
+    return [c for c in children if b"media" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
 def spawn_serve(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """``vigie serve`` in its own process group, its output appended to ``log_path``."""
     with open(log_path, "ab") as log:
