@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,7 @@ from vigie.control.deps import audit_key
 from vigie.control.errors import install_error_handlers
 from vigie.control.export_jobs import ExportJobs
 from vigie.control.media_directory import MediaDirectory
+from vigie.control.navigation import page_routes
 from vigie.storage import audit
 from vigie.storage.db import make_engine, make_sessionmaker, use_clock
 from vigie.storage.models import Camera
@@ -192,12 +193,13 @@ def create_app(
     sync: Callable[[], Awaitable[None]] = sync_media
     app.state.sync_media = sync
     install_error_handlers(app)
-    app.include_router(auth.router)
-    app.include_router(core.router)
-    for module_name, attr in EXTRA_ROUTERS:
-        import importlib
+    import importlib
 
-        app.include_router(getattr(importlib.import_module(module_name), attr))
-    app.include_router(pages.router)
+    routers: list[APIRouter] = [auth.router, core.router]
+    routers += [getattr(importlib.import_module(m), attr) for m, attr in EXTRA_ROUTERS]
+    routers.append(pages.router)
+    for router in routers:
+        app.include_router(router)
+    app.state.page_routes = page_routes(routers)  # where signing in may lead
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     return app
