@@ -55,7 +55,9 @@ def index(request: Request) -> Response:
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     """The sign-in form; ``next`` (where to go then) only if it is a page of this
     application (``navigation.safe_next``), else the role's first page."""
-    return render(request, "login.html", next_path=safe_next(next, request.app.state.page_routes) or "/")
+    return render(
+        request, "login.html", next_path=safe_next(next, request.app.state.page_routes) or "/"
+    )
 
 
 @router.get("/favicon.ico", include_in_schema=False)
@@ -101,6 +103,14 @@ def masks_page(
     """Privacy masks (CSI L251-3) of the cameras one may see: drawn over the
     camera's picture; editable where the API says so (``can_edit``)."""
     return render(request, "masks.html")
+
+
+@router.get("/api/docs")
+def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI on /openapi.json, from files the application serves itself."""
+    return templates.TemplateResponse(
+        request, "api_docs.html", {"openapi_url": request.app.openapi_url}
+    )
 
 
 @router.get("/api/i18n")

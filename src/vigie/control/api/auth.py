@@ -28,8 +28,8 @@ from vigie.control.deps import (
     get_settings,
     token_hash,
 )
-from vigie.control.passwords import verify_password
 from vigie.control.navigation import features_for
+from vigie.control.passwords import verify_password
 from vigie.control.schemas import LoginIn, MeOut
 from vigie.domain import roles, totp
 from vigie.storage import audit
