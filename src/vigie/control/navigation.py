@@ -145,7 +145,7 @@ def page_routes(routers: Iterable[APIRouter]) -> list[APIRoute]:
         for r in router.routes
         if isinstance(r, APIRoute)
         and not r.include_in_schema
-        and "GET" in r.methods
+        and "GET" in (r.methods or ())
         and not r.path.startswith("/api/")
         and r.path not in NOT_A_TARGET
     ]

@@ -188,7 +188,9 @@ def test_questionnaire_of_a_commune_that_has_not_answered(client: TestClient) ->
     """Found by the crawl of 2026-12: a commune with no answer yet made the page fail (500)."""
     login(client, PROJECT)
     follow_up = client.get("/admin/campaigns/1/follow-up", headers=HTML).text
-    silent = re.findall(r'<tr data-status="not_started">.*?/admin/questionnaire/1/(\d{5})', follow_up, re.S)
+    silent = re.findall(
+        r'<tr data-status="not_started">.*?/admin/questionnaire/1/(\d{5})', follow_up, re.S
+    )
     assert "59011" in silent
     for commune in silent[:3]:
         r = client.get(f"/admin/questionnaire/1/{commune}", headers=HTML)
