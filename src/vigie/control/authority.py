@@ -92,6 +92,11 @@ def roles_for(purpose: str, settings: Settings) -> frozenset[str]:
     return allowed
 
 
+def second_factor_ok(settings: Settings, mfa: bool) -> bool:
+    """Images need a second factor given in the session, where ``totp_required``."""
+    return mfa or not settings.totp_required
+
+
 def paris_day(at: datetime) -> date:
     return at.astimezone(PARIS).date()
 
@@ -204,7 +209,7 @@ def decide(
     acting = role
     if role == roles.METRO_ADMIN and settings.admin_image_access:
         acting = roles.CMSU_SUPERVISOR
-    if settings.totp_required and not mfa:
+    if not second_factor_ok(settings, mfa):
         return no("mfa_required")
     if camera.authorisation_id is None or not authorisation_valid(camera.authorisation, at):
         return no("no_valid_authorisation")

@@ -28,7 +28,7 @@ from vigie.control.api.admin_common import MANAGER_OR_COMMUNE_ROLES
 from vigie.control.api.continuity import SUPERVISOR_ROLES
 from vigie.control.api.masks import EDITOR_ROLES
 from vigie.control.api.recording import HOLD_ROLES
-from vigie.control.authority import roles_for
+from vigie.control.authority import roles_for, second_factor_ok
 from vigie.control.deps import CurrentPrincipal, Principal, get_settings
 from vigie.domain import roles
 
@@ -87,9 +87,13 @@ def may(role: str, key: str, settings: Settings) -> bool:
     return role in rule(settings)
 
 
-def features_for(role: str, settings: Settings) -> list[str]:
-    """Every page and feature the role may use, for the page scripts."""
-    return sorted(k for k in (*PAGE, *FEATURES) if may(role, k, settings))
+def features_for(role: str, settings: Settings, *, mfa: bool) -> list[str]:
+    """Every page and feature the account may use, for the page scripts; the
+    image features (``FEATURES``) also need the session's second factor where
+    one is required."""
+    pages = [k for k in PAGE if may(role, k, settings)]
+    images = [k for k in FEATURES if may(role, k, settings) and second_factor_ok(settings, mfa)]
+    return sorted(pages + images)
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,5 +177,6 @@ def test_pattern_folds_ids_and_keeps_query_names() -> None:
 def test_every_link_shown_works(site: tuple[str, Browser], account: tuple[str, str]) -> None:
     base_url, browser = site
     walk = crawl(browser, base_url, account)
+    print(f"{account[0]}: {walk.visited} pages followed, {len(walk.seen)} link patterns seen")
     assert walk.visited > 1, "signing in showed no link to follow"
     assert not walk.findings, "\n".join(walk.findings)

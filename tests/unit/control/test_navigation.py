@@ -59,7 +59,7 @@ def test_navigation_page_guard_and_api_agree(
     offered = {p.path for p in PAGES if may(role, p.key, settings)}
     assert "/droits" in offered  # every account manages its own second factor
     me = api.get("/api/auth/me").json()
-    assert me["may"] == features_for(role, settings)
+    assert me["may"] == features_for(role, settings, mfa=False)
     assert nav_links(api.get("/droits", headers=HTML).text) == offered
     for page in PAGES:
         r = api.get(page.path, headers=HTML, follow_redirects=False)
@@ -84,10 +84,19 @@ def test_operator_is_not_offered_requisitions(settings: Settings) -> None:
 
 def test_admin_sees_live_only_with_image_access(settings: Settings) -> None:
     assert not may(roles.METRO_ADMIN, "live", settings)
-    assert "snapshot" not in features_for(roles.METRO_ADMIN, settings)
+    assert "snapshot" not in features_for(roles.METRO_ADMIN, settings, mfa=True)
     opened = settings.model_copy(update={"admin_image_access": True})
     assert may(roles.METRO_ADMIN, "live", opened)
-    assert "snapshot" in features_for(roles.METRO_ADMIN, opened)
+    assert "snapshot" in features_for(roles.METRO_ADMIN, opened, mfa=True)
+
+
+def test_snapshot_needs_the_second_factor_where_required(settings: Settings) -> None:
+    """The mask editor asks for a picture only when the ticket route would give one."""
+    required = settings.model_copy(update={"totp_required": True})
+    assert "snapshot" not in features_for(roles.CMSU_OPERATOR, required, mfa=False)
+    assert "snapshot" in features_for(roles.CMSU_OPERATOR, required, mfa=True)
+    assert "live" in features_for(roles.CMSU_OPERATOR, required, mfa=False)  # the page stays
+    assert "snapshot" in features_for(roles.CMSU_OPERATOR, settings, mfa=False)  # not required
 
 
 def test_signed_out_pages_lead_to_sign_in(api: ApiClient) -> None:

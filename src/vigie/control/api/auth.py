@@ -85,7 +85,7 @@ def _me(account: Account, session: UserSession | None, request: Request) -> MeOu
         mfa=bool(session and session.mfa),
         totp_enabled=account.totp_enabled,
         totp_enrolment_required=needs,
-        may=features_for(account.role, settings),
+        may=features_for(account.role, settings, mfa=bool(session and session.mfa)),
     )
 
 
