@@ -82,6 +82,21 @@ PURPOSE_ROLES: dict[str, frozenset[str]] = {
 }
 
 
+def roles_for(purpose: str, settings: Settings) -> frozenset[str]:
+    """The roles that may see images for ``purpose`` at all (``decide`` narrows further):
+    ``PURPOSE_ROLES``, and the administrator where ``admin_image_access`` lets it act
+    as a centre supervisor."""
+    allowed = PURPOSE_ROLES[purpose]
+    if settings.admin_image_access and roles.CMSU_SUPERVISOR in allowed:
+        return allowed | {roles.METRO_ADMIN}
+    return allowed
+
+
+def second_factor_ok(settings: Settings, mfa: bool) -> bool:
+    """Images need a second factor given in the session, where ``totp_required``."""
+    return mfa or not settings.totp_required
+
+
 def paris_day(at: datetime) -> date:
     return at.astimezone(PARIS).date()
 
@@ -189,12 +204,12 @@ def decide(
         return no("account_disabled")
     if not camera.enabled:
         return no("camera_disabled")
+    if role not in roles_for(purpose, settings):
+        return no("role")
     acting = role
     if role == roles.METRO_ADMIN and settings.admin_image_access:
         acting = roles.CMSU_SUPERVISOR
-    if acting not in PURPOSE_ROLES[purpose]:
-        return no("role")
-    if settings.totp_required and not mfa:
+    if not second_factor_ok(settings, mfa):
         return no("mfa_required")
     if camera.authorisation_id is None or not authorisation_valid(camera.authorisation, at):
         return no("no_valid_authorisation")

@@ -76,9 +76,23 @@ class MediaDirectory:
     def node_for(self, camera_id: int) -> MediaNode:
         return self.nodes[camera_id % len(self.nodes)]
 
+    def public_host(self, page_host: str) -> str:
+        """The host browsers reach media processes at: the setting, else the page's host."""
+        if self.settings.media_public_host:
+            return self.settings.media_public_host
+        if page_host.startswith("["):  # IPv6: "[::1]:8000"
+            return page_host.split("]")[0] + "]"
+        return page_host.split(":")[0]
+
     def public_ws_url(self, node: MediaNode, page_host: str, path: str, scheme: str) -> str:
-        host = self.settings.media_public_host or page_host.split(":")[0]
-        return f"{scheme}://{host}:{node.port}{path}"
+        return f"{scheme}://{self.public_host(page_host)}:{node.port}{path}"
+
+    def public_origins(self, page_host: str, secure: bool) -> list[str]:
+        """Every origin a page may reach media processes at (live and playback
+        WebSockets, snapshots), for the pages' Content-Security-Policy."""
+        host = self.public_host(page_host)
+        schemes = ("https", "wss") if secure else ("http", "ws")
+        return [f"{s}://{host}:{n.port}" for n in self.nodes for s in schemes]
 
     def stream_defs(self, cameras: list[Camera]) -> dict[int, list[dict[str, Any]]]:
         per_node: dict[int, list[dict[str, Any]]] = {n.index: [] for n in self.nodes}

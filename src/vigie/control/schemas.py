@@ -28,6 +28,10 @@ class MeOut(BaseModel):
     mfa: bool = False
     totp_enabled: bool = False
     totp_enrolment_required: bool = False
+    may: list[str] = Field(
+        default_factory=list,
+        description="Pages and features the account may use (the rules of the navigation).",
+    )
 
 
 class CommuneOut(BaseModel):

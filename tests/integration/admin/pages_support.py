@@ -91,8 +91,8 @@ def seeded_browser_site(
     url = f"sqlite:///{folder / 'vigie.db'}"
     upgrade(url)
     engine = make_engine(url)
-    # Seeded on the app's simulated day: the demo's authorisations start a year
-    # before "today", which must be the app's today, not the machine's.
+    # Seeded on the app's clock: the rights it dates (authorisations, agréments) are
+    # valid on the app's day, whatever the real date.
     factory = make_sessionmaker(engine, SimulatedClock(DURING_CAMPAIGN))
     with session_scope(factory) as db:
         seed(db, cameras, **seed_options)

@@ -30,6 +30,7 @@ from vigie.control.deps import (
     token_hash,
 )
 from vigie.control.login_guard import IP_WINDOW_S, LoginGuard
+from vigie.control.navigation import features_for
 from vigie.control.passwords import verify_password
 from vigie.control.schemas import LoginIn, MeOut
 from vigie.domain import roles, totp
@@ -67,6 +68,7 @@ def _me(account: Account, session: UserSession | None, request: Request) -> MeOu
         mfa=bool(session and session.mfa),
         totp_enabled=account.totp_enabled,
         totp_enrolment_required=needs,
+        may=features_for(account.role, settings, mfa=bool(session and session.mfa)),
     )
 
 
