@@ -144,7 +144,9 @@ async def test_a_ticket_limited_to_periods_plays_only_those(media: Running) -> N
         assert controls[-1]["type"] == "end"
         times = decode(binary)
         assert 30 <= len(times) <= 38 and max(times) < 1.5
-        await ws.send_str(json.dumps({"type": "seek", "at_ms": utc_to_ms(T0 + timedelta(seconds=11))}))
+        await ws.send_str(
+            json.dumps({"type": "seek", "at_ms": utc_to_ms(T0 + timedelta(seconds=11))})
+        )
         controls, binary = await collect(ws, 1.0)
         assert [c["type"] for c in controls] == ["end"] and binary == []
         await ws.close()
