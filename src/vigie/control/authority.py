@@ -348,12 +348,6 @@ class AuthorityPolicy:
         self.settings = settings
         self.clock = clock
 
-    def decision(
-        self, db: Session, principal: Principal, camera: Camera, purpose: str, at: datetime
-    ) -> Decision:
-        grants = Grants.load(db, principal.account_id)
-        return decide(grants, camera, purpose, at, self.settings, mfa=principal.mfa)
-
     def camera_for_images(
         self,
         db: Session,
