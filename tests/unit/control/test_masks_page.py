@@ -27,6 +27,8 @@ LINK = '<a href="/masques"'
         ("cmsu_operator", False),
         ("commune_operator", False),
         ("auditor", False),
+        # The editor's background is a snapshot (a copy): never offered to view-only screens.
+        ("national_police", False),
     ],
 )
 def test_navigation_offers_the_editor_to_editors_only(
