@@ -183,6 +183,9 @@ def _seed_rights(session: Session, lille_nights_only: bool) -> None:
                     grantee="cmsu",
                     label="Nuits et week-ends" if nights else "24 h/24",
                     windows=NIGHTS_AND_WEEKENDS if nights else ALL_WEEK,
+                    # In force since the authorisation: the centre sees recorded images
+                    # only of periods delegated to it (docs/design/authority.md).
+                    created_at=datetime(issued.year, issued.month, issued.day, tzinfo=UTC),
                 )
             )
     for username in ("operateur", "superviseur"):

@@ -66,12 +66,13 @@ PAGES = (
         _fixed(*SUPERVISOR_ROLES),
     ),
     Page("rights", "/droits", "nav.rights", _fixed(*roles.ALL_ROLES)),  # own second factor
-    # editors, and whoever sees the pictures the masks are drawn over (read only)
+    # editors, and whoever may take the snapshot the masks are drawn over (read
+    # only); not view-only screens, for which a snapshot is a copy
     Page(
         "masks",
         "/masques",
         "nav.masks",
-        lambda settings: frozenset(EDITOR_ROLES) | roles_for("live", settings),
+        lambda settings: frozenset(EDITOR_ROLES) | roles_for("snapshot", settings),
     ),
     Page("admin", "/admin", "nav.admin", _fixed(*MANAGER_OR_COMMUNE_ROLES)),
 )

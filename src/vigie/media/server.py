@@ -469,8 +469,9 @@ class MediaServer:
         self._playbacks[ws] = ticket
         try:
             session = PlaybackSession(
-                ws, camera_dir(self.recordings_dir, ticket.camera_id), start_ms, self.clock
-            )
+                ws, camera_dir(self.recordings_dir, ticket.camera_id), start_ms, self.clock,
+                allowed=ticket.ranges,
+            )  # fmt: skip
             await session.run()
         finally:
             self._playbacks.pop(ws, None)
@@ -479,7 +480,7 @@ class MediaServer:
 
     # --- snapshot ----------------------------------------------------------------
     async def _snapshot(self, request: web.Request) -> web.Response:
-        ticket = self._accept_ticket(request, purposes=("snapshot", "live"))
+        ticket = self._accept_ticket(request, purposes=("snapshot",))
         assert self.hub is not None
         stream = self.hub.streams.get(ticket.stream_key)
         if stream is None or stream.init is None or not stream.gop:

@@ -237,6 +237,13 @@ async def test_snapshot_is_a_jpeg(media: Running) -> None:
     assert body[:2] == b"\xff\xd8" and r.headers["Content-Type"] == "image/jpeg"
 
 
+async def test_a_live_ticket_takes_no_snapshot(media: Running) -> None:
+    # One purpose per ticket: a live ticket (audited as live_start) is no snapshot.
+    async with aiohttp.ClientSession() as http:
+        r = await http.get(f"{media.base}/snapshot/1/main?ticket={media.ticket(1)}")
+        assert r.status == 403
+
+
 async def test_one_upstream_connection_whatever_the_viewers(media: Running) -> None:
     opener = media.server.opener
     assert isinstance(opener, FakeOpener)

@@ -28,6 +28,8 @@ LINK = '<a href="/masques"'
         ("commune_operator", True),
         ("auditor", False),  # sees no picture, edits nothing
         ("project_team", False),
+        # The editor's background is a snapshot (a copy): never offered to view-only screens.
+        ("national_police", False),
     ],
 )
 def test_navigation_offers_the_editor_to_who_may_open_it(
