@@ -27,8 +27,7 @@ from vigie.base.settings import Settings
 from vigie.control.api.admin_common import MANAGER_OR_COMMUNE_ROLES
 from vigie.control.api.continuity import SUPERVISOR_ROLES
 from vigie.control.api.masks import EDITOR_ROLES
-from vigie.control.api.recording import HOLD_ROLES
-from vigie.control.authority import roles_for, second_factor_ok
+from vigie.control.authority import HOLD_ROLES, roles_for, second_factor_ok
 from vigie.control.deps import CurrentPrincipal, Principal, get_settings
 from vigie.domain import roles
 
