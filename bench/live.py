@@ -329,12 +329,14 @@ def run_vigie(
     k = len(urls)
     secret = secrets.token_hex(32)
     token = tickets.internal_api_token(secret)
-    port = free_port()
+    port, internal_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
+    internal = f"http://127.0.0.1:{internal_port}"  # the internal API, loopback only
     here = Path(__file__).resolve()
     env = os.environ | {
         "VIGIE_SECRET_KEY": secret,
         "VIGIE_MEDIA_BASE_PORT": str(port),
+        "VIGIE_MEDIA_INTERNAL_BASE_PORT": str(internal_port),
         "VIGIE_STREAMS_PER_PROCESS": str(max(k, 1)),
         "VIGIE_LOG_LEVEL": "WARNING",
     }
@@ -356,8 +358,8 @@ def run_vigie(
             body = {
                 "streams": [{"camera_id": c, "stream": "main", "url": u} for c, u in urls.items()]
             }
-            http_json(f"{base}/internal/streams", token, "PUT", body)
-            wait_online(f"{base}/internal/stats", token, k, 30 + k / 2)
+            http_json(f"{internal}/internal/streams", token, "PUT", body)
+            wait_online(f"{internal}/internal/stats", token, k, 30 + k / 2)
             # Streams past their start-up (RTSP probing of K streams at once) and with a GOP
             # cache before viewers join: in service, viewers join long-running streams.
             time.sleep(1.0 + k / 16)
@@ -385,7 +387,7 @@ def run_vigie(
                 raise RuntimeError(f"viewer client failed: {line!r}")
             time.sleep(settle_s)
             # --- the window ---
-            s0 = http_json(f"{base}/internal/stats", token)
+            s0 = http_json(f"{internal}/internal/stats", token)
             load = Load(sim_pid, client.pid)
             t0, c0, l0 = time.monotonic(), cpu_s(media.pid), loop_cpu_s(media.pid)
             client.stdin.write("MARK\n")
@@ -395,7 +397,7 @@ def run_vigie(
             cpu = cpu_s(media.pid) - c0
             loop_cpu = loop_cpu_s(media.pid) - l0
             machine = load.end()
-            s1 = http_json(f"{base}/internal/stats", token)  # viewers still attached
+            s1 = http_json(f"{internal}/internal/stats", token)  # viewers still attached
             mem1 = mem(media.pid)
             client.stdin.write("END\n")
             client.stdin.flush()

@@ -6,6 +6,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+import tests.faketime_shim  # noqa: F401  (time.sleep under libfaketime)
+
+# The session fails if a process it started still runs at its end (tests/processes.py).
+from tests.processes import pytest_configure, pytest_sessionfinish  # noqa: F401
 from vigie.domain.communes import load_reference_communes
 from vigie.domain.signing import derive_key
 from vigie.storage import audit
@@ -135,8 +139,12 @@ def grant_images(
             account.communes += [AccountCommune(commune_insee=c) for c in communes - have]
         if account.role in CENTRE_ROLES or account.role == r.NATIONAL_POLICE:
             grantee = "national_police" if account.role == r.NATIONAL_POLICE else "cmsu"
+            # In force since before any footage a test records (the centre sees
+            # recorded images only of periods delegated to it).
+            since = datetime(2024, 1, 1, tzinfo=UTC)
             for code in communes:
-                s.add(Delegation(commune_insee=code, grantee=grantee, windows=windows or ALL_WEEK))
+                s.add(Delegation(commune_insee=code, grantee=grantee, windows=windows or ALL_WEEK,
+                                 created_at=since))  # fmt: skip
 
 
 class ApiClient(TestClient):

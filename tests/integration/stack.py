@@ -54,6 +54,7 @@ class Stack:
     proc: subprocess.Popen[bytes]
     env: dict[str, str]
     log_path: Path
+    media_internal_port: int = 0  # the internal API, 127.0.0.1 only
     camera_ids: dict[str, int] = field(default_factory=dict)
 
     def client(self, account: tuple[str, str] = OPERATOR) -> httpx.Client:
@@ -120,12 +121,13 @@ def running_stack(
     """Start simulator + Vigie. ``extra``: more cameras (name, commune, url) not on the simulator."""
     sim = SimServer(cameras, port=sim_port, cache_dir=SIM_CACHE)
     sim.start()
-    web_port, media_port = free_port(), free_port()
+    web_port, media_port, internal_port = free_port(), free_port(), free_port()
     data_dir = tmp_path / "vigie"
     env = dict(os.environ)
     env.update(
         VIGIE_DATA_DIR=str(data_dir), VIGIE_SECRET_KEY=SECRET, VIGIE_PORT=str(web_port),
-        VIGIE_MEDIA_BASE_PORT=str(media_port), VIGIE_DEMO="0", VIGIE_LOG_LEVEL="INFO",
+        VIGIE_MEDIA_BASE_PORT=str(media_port), VIGIE_MEDIA_INTERNAL_BASE_PORT=str(internal_port),
+        VIGIE_DEMO="0", VIGIE_LOG_LEVEL="INFO",
         VIGIE_TOTP_REQUIRED="0",
     )  # fmt: skip
     data_dir.mkdir(parents=True)
@@ -142,32 +144,52 @@ def running_stack(
         seed(s, rows, admin_data=False, lille_nights_only=False)
     engine.dispose()
     log_path = tmp_path / "vigie.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
+    proc = spawn_serve(env, log_path)
+    stack = Stack(
+        f"http://127.0.0.1:{web_port}", media_port, sim, proc, env, log_path, internal_port
+    )
+    try:
+        wait_web(stack)
+        yield stack
+    finally:
+        with_group_signal(stack.proc, signal.SIGTERM)
+        try:
+            stack.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            with_group_signal(stack.proc, signal.SIGKILL)
+            stack.proc.wait(5)
+        sim.close()
+
+
+def media_children(proc: subprocess.Popen[bytes]) -> list[int]:
+    """Pids of the ``vigie media`` processes ``vigie serve`` (``proc``) started. The
+    supervisor starts them from its own thread: every thread's children count."""
+    tasks = Path(f"/proc/{proc.pid}/task").iterdir()
+    children = [int(c) for task in tasks for c in (task / "children").read_text().split()]
+    return [c for c in children if b"media" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def spawn_serve(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``vigie serve`` in its own process group, its output appended to ``log_path``."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
             [sys.executable, "-m", "vigie.cli.main", "serve"], env=env, stdout=log, stderr=log,
             start_new_session=True,
         )  # fmt: skip
-    stack = Stack(f"http://127.0.0.1:{web_port}", media_port, sim, proc, env, log_path)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{stack.base_url}/api/i18n", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"vigie serve did not start:\n{stack.log()}")
-            time.sleep(0.2)
-        yield stack
-    finally:
-        with_group_signal(proc, signal.SIGTERM)
+
+
+def wait_web(stack: Stack, timeout_s: float = 30) -> None:
+    """Wait until the web server of ``stack.proc`` answers."""
+    deadline = time.monotonic() + timeout_s
+    while True:
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            with_group_signal(proc, signal.SIGKILL)
-            proc.wait(5)
-        sim.close()
+            if httpx.get(f"{stack.base_url}/api/i18n", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if stack.proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"vigie serve did not start:\n{stack.log()}")
+        time.sleep(0.2)
 
 
 def with_group_signal(proc: subprocess.Popen[bytes], sig: int) -> None:

@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
-from tests.integration.stack import OPERATOR, SIM_CACHE, running_stack, small_camera
+from tests.integration.stack import (
+    OPERATOR,
+    SIM_CACHE,
+    media_children,
+    running_stack,
+    small_camera,
+)
 from vigie.sim.clips import ClipSpec
 from vigie.sim.runner import SimCamera, SimServer
 
@@ -221,11 +227,25 @@ def test_media_process_is_restarted_and_resumes(chain: dict[str, Any], tmp_path:
     admin.close()
     assert pid["nodes"][0]["error"] is None
     # Find the media process among vigie serve's children and kill it hard.
-    children = Path(f"/proc/{stack.proc.pid}/task/{stack.proc.pid}/children").read_text().split()
-    media = [int(c) for c in children if b"media" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    media = media_children(stack.proc)
     assert media
     os.kill(media[0], signal.SIGKILL)
-    stack.wait_for(
-        client, lambda c: status(c, "Beffroi")["state"] != "online", 10, "media down seen"
-    )
+    # The supervisor restarts it within a second or so, often before the control
+    # plane's next poll could see it down: watch for the new process itself.
+    deadline = time.monotonic() + 10
+    while not [p for p in media_children(stack.proc) if p != media[0]]:
+        assert time.monotonic() < deadline, "the media process was not restarted"
+        time.sleep(0.1)
     stack.wait_for(client, lambda c: status(c, "Beffroi")["state"] == "online", 20, "media back")
+
+    def new_process_serves_frames(cams: dict[str, Any]) -> bool:  # not just the last poll's status
+        cam = cams["Beffroi"]
+        ticket = client.post(f"/api/cameras/{cam['id']}/tickets", json={"stream": "sub"}).json()
+        try:
+            with connect(ticket["url"], max_size=None) as ws:
+                json.loads(ws.recv(timeout=5))
+                return ws.recv(timeout=5)[4:8] == b"ftyp" and ws.recv(timeout=5)[4:8] == b"moof"  # type: ignore[index]
+        except Exception:
+            return False
+
+    stack.wait_for(client, new_process_serves_frames, 20, "frames from the restarted process")

@@ -16,7 +16,7 @@ from typing import Any
 import av
 from sqlalchemy import select
 
-from tests.integration.stack import OPERATOR, running_stack, small_camera
+from tests.integration.stack import OPERATOR, media_children, running_stack, small_camera
 from vigie.recording import index
 from vigie.recording.models import RecordingSegment
 from vigie.storage.db import make_engine, make_sessionmaker, session_scope
@@ -32,10 +32,7 @@ def test_sigkill_loses_at_most_one_second(tmp_path: Path) -> None:
         stack.wait_for(client, lambda c: _status(c, "Beffroi")["state"] == "online", 30, "online")
         cam_id = stack.cameras(client)["Beffroi"]["id"]
         time.sleep(6)
-        children = Path(f"/proc/{stack.proc.pid}/task/{stack.proc.pid}/children").read_text()
-        media = [
-            int(c) for c in children.split() if b"media" in Path(f"/proc/{c}/cmdline").read_bytes()
-        ]
+        media = media_children(stack.proc)
         assert media
         killed_at = datetime.now(UTC)
         os.kill(media[0], signal.SIGKILL)

@@ -291,6 +291,8 @@ def response_to_dict(
             "commune_insee": commune,
             "status": "not_started",
             "answers": SurveyAnswers.model_validate({}).model_dump(mode="json"),
+            "updated_at": None,  # the same keys whether answered or not
+            "submitted_at": None,
         }
     return {
         "campaign_id": row.campaign_id,

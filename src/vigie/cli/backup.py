@@ -41,7 +41,7 @@ from vigie.base.clock import Clock
 from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
 from vigie.base.redact import redact_url
-from vigie.base.settings import Settings
+from vigie.base.settings import DEMO_SECRET_FILE, Settings
 
 MANIFEST = "backup.json"
 SETTINGS_FILE = "settings.json"
@@ -189,6 +189,8 @@ def _data_files(
         }
     for entry in sorted(root.iterdir()):
         if entry.name in ALWAYS_ALLOWED or entry.resolve() in skip:
+            continue
+        if entry.name == DEMO_SECRET_FILE:  # a secret key is never in a backup
             continue
         if entry.name == RECORDINGS:
             if with_recordings and entry.is_dir():
@@ -540,7 +542,9 @@ def restore_backup(settings: Settings, directory: Path, *, clock: Clock) -> Rest
             report.files += 1
         dbb.restore(url, directory / doc["database"]["file"])
         report.files += 1
-        upgrade(url)  # a backup of an older version: the schema of this one
+        # a backup of an older version: the schema of this one (camera secrets
+        # sealed under this secret key, the one the backup was checked against)
+        upgrade(url, secret_key=settings.secret_key)
         report.relocated = _relocate_exports(settings, doc)
         _rebuild_index(settings, clock, report)
     except FailedPrecondition as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigie.base.clock import paris_today
+from vigie.base.errors import FailedPrecondition
+from vigie.base.i18n import t
 from vigie.base.log import setup_logging
-from vigie.base.settings import PLACEHOLDER_SECRET, Settings
+from vigie.base.settings import DEMO_SECRET_FILE, PLACEHOLDER_SECRET, Settings
 from vigie.domain import roles
 from vigie.storage.db import session_clock
 
@@ -58,9 +61,33 @@ def register(sub: Any) -> None:
 def demo_environment(data_dir: Path) -> None:
     os.environ.setdefault("VIGIE_DEMO", "1")
     os.environ.setdefault("VIGIE_DATA_DIR", str(data_dir))
-    os.environ.setdefault("VIGIE_SECRET_KEY", PLACEHOLDER_SECRET)
+    if os.environ.get("VIGIE_SECRET_KEY", PLACEHOLDER_SECRET) == PLACEHOLDER_SECRET:
+        os.environ["VIGIE_SECRET_KEY"] = demo_secret(Path(os.environ["VIGIE_DATA_DIR"]))
     # Demo only: no second factor to enrol before seeing images (production default: required).
     os.environ.setdefault("VIGIE_TOTP_REQUIRED", "0")
+
+
+def demo_secret(data_dir: Path) -> str:
+    """The demo's secret key: read from ``data_dir``, or made there at the first
+    start (random, 64 hex digits, file mode 0600, written whole or not at all)."""
+    path = data_dir / DEMO_SECRET_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = data_dir / f".{DEMO_SECRET_FILE}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)  # fails if another start made one meanwhile: that one wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    os.chmod(path, 0o600)
+    secret = path.read_text(encoding="ascii", errors="replace").strip()
+    if len(secret) < 32 or secret == PLACEHOLDER_SECRET:
+        raise FailedPrecondition(t("demo.error.bad_secret", path=path))
+    return secret
 
 
 DEMO_MASK = {
@@ -156,6 +183,9 @@ def _seed_rights(session: Session, lille_nights_only: bool) -> None:
                     grantee="cmsu",
                     label="Nuits et week-ends" if nights else "24 h/24",
                     windows=NIGHTS_AND_WEEKENDS if nights else ALL_WEEK,
+                    # In force since the authorisation: the centre sees recorded images
+                    # only of periods delegated to it (docs/design/authority.md).
+                    created_at=datetime(issued.year, issued.month, issued.day, tzinfo=UTC),
                 )
             )
     for username in ("operateur", "superviseur"):
@@ -206,8 +236,8 @@ def _seed_admin(session: Session) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from vigie.cli.serve import serve
-    from vigie.sim.runner import SimServer, demo_cameras
+    from vigie.cli.serve import Listener, check_ports, serve
+    from vigie.sim.runner import SimServer, default_cache_dir, demo_cameras
     from vigie.storage.db import make_engine, make_sessionmaker, session_scope
     from vigie.storage.migrate import upgrade
 
@@ -216,8 +246,11 @@ def _run(args: argparse.Namespace) -> int:
     demo_environment(args.data_dir)
     settings = Settings()
     setup_logging(settings.log_level, "vigie")
+    # Before anything is started (the simulator's port too; 0 is any free port).
+    sim_listener = Listener(t("serve.port.sim"), "127.0.0.1", args.sim_port, "--sim-port")
+    check_ports(settings, also=[sim_listener] if args.sim_port else [])
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.resolved_database_url)
+    upgrade(settings.resolved_database_url, secret_key=settings.secret_key)
 
     sim_cams = demo_cameras([name for _, name in DEMO_COMMUNES], count=args.cameras)
     # Make the H.265 camera H.265 on both streams, so its tile shows the message.
@@ -230,7 +263,7 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"Préparation de {len(sim_cams)} caméras simulées (encodage des clips au premier lancement)…"
     )
-    sim = SimServer(sim_cams, port=args.sim_port, cache_dir=Path(".cache/sim"))
+    sim = SimServer(sim_cams, port=args.sim_port, cache_dir=default_cache_dir())
     sim.start()
     try:
         rows = []
@@ -265,7 +298,7 @@ def _run(args: argparse.Namespace) -> int:
             "  Ctrl-C pour arrêter.",
             "",
         ]
-        serve(settings, banner="\n".join(lines))
+        serve(settings, banner="\n".join(lines), clock=args.clock)
     finally:
         sim.close()
     return 0

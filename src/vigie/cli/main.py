@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from vigie.base.clock import Clock, RealClock
 from vigie.base.errors import VigieError
+from vigie.base.lifeline import Terminated, die_by, hold
 
 # Command modules, in help order. A new command group adds its module here.
 COMMANDS = [
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     parser = build_parser()
     args = parser.parse_args(argv)
     args.clock = clock or RealClock()
+    hold(args.clock)  # started by a supervisor: die with it (vigie.base.lifeline)
     try:
         code: int = args.func(args)
     except VigieError as exc:
@@ -61,6 +63,9 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         return 2
     except KeyboardInterrupt:
         return 130
+    except Terminated as exc:  # SIGTERM, once every ``finally`` has run
+        die_by(exc.signum)
+        return 128 + exc.signum
     return code
 
 

@@ -14,7 +14,11 @@ def register(sub: Any) -> None:
         "media", help="run one media process (started by `vigie serve`)"
     )
     p.add_argument(
-        "--index", type=int, default=0, help="shard index; listens on media_base_port + index"
+        "--index",
+        type=int,
+        default=0,
+        help="shard index; listens on media_base_port + index "
+        "(internal API: 127.0.0.1, media_internal_port(index))",
     )
     p.set_defaults(func=_run)
 
@@ -28,6 +32,7 @@ def _run(args: argparse.Namespace) -> int:
         secret=settings.secret_key,
         host=settings.media_host,
         port=settings.media_base_port + args.index,
+        internal_port=settings.media_internal_port(args.index),
         index=args.index,
         max_streams=settings.streams_per_process,
         recordings_dir=settings.data_dir / "recordings",

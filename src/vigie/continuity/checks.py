@@ -70,8 +70,7 @@ class ChecksRunner:
         return references_dir(self.settings.data_dir)
 
     def _node_url(self, camera_id: int) -> str:
-        index = camera_id % self.settings.media_processes
-        return f"http://{self.settings.media_host}:{self.settings.media_base_port + index}"
+        return self.settings.media_internal_url(camera_id % self.settings.media_processes)
 
     def reload(self, db: Session) -> None:
         conf = {s.camera_id: s for s in db.scalars(select(CheckSettings))}

@@ -6,6 +6,7 @@ delegations, time windows).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -19,14 +20,28 @@ PURPOSES = ("live", "snapshot", "playback", "export")
 
 class AccessPolicy(Protocol):
     def camera_for_images(
-        self, db: Session, principal: Principal, camera_id: int, purpose: str = "live"
+        self,
+        db: Session,
+        principal: Principal,
+        camera_id: int,
+        purpose: str = "live",
+        recorded: tuple[datetime, datetime] | None = None,
     ) -> Camera:
         """Return the camera if ``principal`` may see its images now for ``purpose``
-        (one of ``PURPOSES``), else raise.
+        (one of ``PURPOSES``), else raise. ``recorded``: for playback and export,
+        the recorded period asked for (recorded images are judged by when they
+        were recorded as well as by now).
 
         A camera the principal may not see is reported as not found, so that no
-        answer leaks whether another commune's camera exists.
+        answer leaks whether another commune's camera exists; a period refused on
+        a camera the principal may see is "permission denied", saying why.
         """
+        ...
+
+    def recorded_periods(
+        self, db: Session, principal: Principal, camera: Camera, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]] | None:
+        """The recorded periods of [start, end) the principal may see now; None: all."""
         ...
 
     def visible_camera_ids(self, db: Session, principal: Principal) -> set[int] | None:

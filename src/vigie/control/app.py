@@ -12,9 +12,10 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from swagger_ui_bundle import swagger_ui_path
 
 from vigie import __version__
 from vigie.base.clock import Clock, RealClock
@@ -28,7 +29,9 @@ from vigie.control.deps import audit_key
 from vigie.control.errors import install_error_handlers
 from vigie.control.export_jobs import ExportJobs
 from vigie.control.media_directory import MediaDirectory
+from vigie.control.navigation import page_routes
 from vigie.control.openapi import install_openapi
+from vigie.control.security_headers import SecurityHeaders
 from vigie.storage import audit
 from vigie.storage.db import make_engine, make_sessionmaker, use_clock
 from vigie.storage.models import Camera
@@ -117,8 +120,8 @@ def create_app(
                 if clock.monotonic() - last_push >= PUSH_EVERY_S or directory.needs_push():
                     last_push = clock.monotonic()
                     await sync_media()
-                else:
-                    await directory.refresh_stats()
+                elif await directory.poll(lambda: asyncio.to_thread(_load_cameras)):
+                    last_push = clock.monotonic()  # a changed stream list, pushed again at once
             except Exception:
                 log.exception("media synchronisation failed")
             try:
@@ -178,7 +181,7 @@ def create_app(
         title="Vigie",
         version=__version__,
         description="Centre de supervision urbaine métropolitain — API",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is served from local files (pages.api_docs)
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -193,13 +196,18 @@ def create_app(
     sync: Callable[[], Awaitable[None]] = sync_media
     app.state.sync_media = sync
     install_error_handlers(app)
-    app.include_router(auth.router)
-    app.include_router(core.router)
-    for module_name, attr in EXTRA_ROUTERS:
-        import importlib
+    app.add_middleware(SecurityHeaders, media=directory)
+    import importlib
 
-        app.include_router(getattr(importlib.import_module(module_name), attr))
-    app.include_router(pages.router)
+    routers: list[APIRouter] = [auth.router, core.router]
+    routers += [getattr(importlib.import_module(m), attr) for m, attr in EXTRA_ROUTERS]
+    routers.append(pages.router)
+    for router in routers:
+        app.include_router(router)
+    app.state.page_routes = page_routes(routers)  # where signing in may lead
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    app.mount(
+        "/api/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="api-docs-assets"
+    )
     install_openapi(app)
     return app

@@ -23,10 +23,17 @@ Rules (docs/design/authority.md; ../shared/docs/domain.md §2 rules 4, 5, 7):
   centre that covers the camera at that instant (weekly windows in Paris time
   or a one-off handover), not revoked;
 * national police need a delegation of the commune to national police, for a
-  commune of their area.
+  commune of their area;
+* recorded images (playback, export, timeline) are judged by the period
+  recorded: the centre sees only periods its delegations covered (since the
+  delegation was made, until it was revoked) while one of its windows is open
+  now, or periods an active requisition names for that camera; the commune's
+  own people see every period.
 
 A refusal is reported to the caller as "not found" (no leak of another
-commune's cameras); its reason goes to the audit log.
+commune's cameras); its reason goes to the audit log. The same module says who
+may see the records about recorded footage (requisitions, transmissions):
+``may_hold`` and ``may_see_transmission``.
 """
 
 from __future__ import annotations
@@ -41,12 +48,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigie.base.clock import Clock
-from vigie.base.errors import InvalidArgument, NotFound
+from vigie.base.errors import InvalidArgument, NotFound, PermissionDenied
 from vigie.base.i18n import t
 from vigie.base.settings import Settings
 from vigie.control.deps import Principal
 from vigie.domain import roles
-from vigie.domain.schedule import PARIS, covered
+from vigie.domain.schedule import PARIS, Interval, covered, covers, intersect, intervals, merge
+from vigie.recording.models import Requisition
 from vigie.storage import audit
 from vigie.storage.db import session_scope
 from vigie.storage.delegations import delegation_rule
@@ -59,6 +67,7 @@ from vigie.storage.models import (
 )
 
 PURPOSES = ("live", "snapshot", "playback", "export")
+RECORDED_PURPOSES = ("playback", "export")
 GRANTEES = ("cmsu", "national_police")
 AGREMENT_STATUSES = ("valid", "suspended", "withdrawn")
 VETTING_VALID_YEARS = 5
@@ -69,7 +78,8 @@ AGREMENT_ROLES = (roles.CMSU_OPERATOR, roles.CMSU_SUPERVISOR, roles.COMMUNE_OPER
 
 PURPOSE_ROLES: dict[str, frozenset[str]] = {
     "live": frozenset(roles.IMAGE_ROLES),
-    "snapshot": frozenset(roles.IMAGE_ROLES),
+    # A snapshot is a copy (a JPEG file): not for view-only screens.
+    "snapshot": frozenset(roles.IMAGE_ROLES) - {roles.NATIONAL_POLICE},
     "playback": frozenset(roles.IMAGE_ROLES) - {roles.NATIONAL_POLICE},
     "export": frozenset(
         {
@@ -80,6 +90,21 @@ PURPOSE_ROLES: dict[str, frozenset[str]] = {
         }
     ),
 }
+
+
+def roles_for(purpose: str, settings: Settings) -> frozenset[str]:
+    """The roles that may see images for ``purpose`` at all (``decide`` narrows further):
+    ``PURPOSE_ROLES``, and the administrator where ``admin_image_access`` lets it act
+    as a centre supervisor."""
+    allowed = PURPOSE_ROLES[purpose]
+    if settings.admin_image_access and roles.CMSU_SUPERVISOR in allowed:
+        return allowed | {roles.METRO_ADMIN}
+    return allowed
+
+
+def second_factor_ok(settings: Settings, mfa: bool) -> bool:
+    """Images need a second factor given in the session, where ``totp_required``."""
+    return mfa or not settings.totp_required
 
 
 def paris_day(at: datetime) -> date:
@@ -106,13 +131,30 @@ def agrement_valid(ag: Agrement, at: datetime) -> bool:
     )
 
 
+def delegation_names(d: Delegation, camera_id: int) -> bool:
+    return d.all_cameras or camera_id in {c.camera_id for c in d.cameras}
+
+
 def delegation_covers(d: Delegation, camera_id: int, at: datetime) -> bool:
-    if d.revoked_at is not None:
-        return False
-    if not d.all_cameras and camera_id not in {c.camera_id for c in d.cameras}:
+    if d.revoked_at is not None or not delegation_names(d, camera_id):
         return False
     windows, spans = delegation_rule(d)
     return covered(windows, spans, at)
+
+
+def delegation_periods(
+    d: Delegation, camera_id: int, start: datetime, end: datetime
+) -> list[Interval]:
+    """What ``d`` handed over of the camera within [start, end): its windows and
+    handovers from the day it was made until it was revoked (revoked or not now)."""
+    if not delegation_names(d, camera_id):
+        return []
+    lo = max(start, d.created_at)
+    hi = end if d.revoked_at is None else min(end, d.revoked_at)
+    if lo >= hi:
+        return []
+    windows, spans = delegation_rule(d)
+    return intervals(windows, spans, lo, hi)
 
 
 @dataclass(frozen=True)
@@ -131,7 +173,11 @@ class Grants:
     active: bool
     communes: frozenset[str]
     agrements: list[Agrement] = field(default_factory=list)
+    # Every delegation to the account's grantee, revoked ones too (for the periods
+    # they covered); ``delegation_covers`` refuses revoked ones for the present.
     delegations: dict[str, list[Delegation]] = field(default_factory=dict)
+    # Centre roles: the periods active requisitions name, per camera.
+    requisitions: dict[int, list[Interval]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, db: Session, account_id: int) -> Grants:
@@ -150,12 +196,14 @@ class Grants:
             )
         grantee = "national_police" if account.role == roles.NATIONAL_POLICE else "cmsu"
         if account.role in (*CENTRE_ROLES, roles.NATIONAL_POLICE, roles.METRO_ADMIN):
-            for d in db.scalars(
-                select(Delegation).where(
-                    Delegation.grantee == grantee, Delegation.revoked_at.is_(None)
-                )
-            ):
+            for d in db.scalars(select(Delegation).where(Delegation.grantee == grantee)):
                 grants.delegations.setdefault(d.commune_insee, []).append(d)
+        if account.role in (*CENTRE_ROLES, roles.METRO_ADMIN):
+            for req in db.scalars(select(Requisition).where(Requisition.status == "active")):
+                for cid in req.camera_ids:
+                    grants.requisitions.setdefault(int(cid), []).append(
+                        (req.start_utc, req.end_utc)
+                    )
         return grants
 
     def covers_authorisation(self, authorisation_id: int, at: datetime) -> bool:
@@ -166,6 +214,47 @@ class Grants:
         )
 
 
+def acting_role(grants: Grants, settings: Settings) -> str:
+    """The role the account acts in: an administrator with image access acts as
+    a centre supervisor."""
+    if grants.role == roles.METRO_ADMIN and settings.admin_image_access:
+        return roles.CMSU_SUPERVISOR
+    return grants.role
+
+
+def window_open(grants: Grants, camera: Camera, at: datetime) -> bool:
+    """A delegation of the camera's commune to the account's grantee covers it now."""
+    return any(
+        delegation_covers(d, camera.id, at)
+        for d in grants.delegations.get(camera.commune_insee, [])
+    )
+
+
+def delegated_periods(
+    grants: Grants, camera: Camera, start: datetime, end: datetime
+) -> list[Interval]:
+    """The periods of [start, end) handed over to the grantee, window open now or not."""
+    return merge(
+        p
+        for d in grants.delegations.get(camera.commune_insee, [])
+        for p in delegation_periods(d, camera.id, start, end)
+    )
+
+
+def recorded_periods(
+    grants: Grants, camera: Camera, start: datetime, end: datetime, at: datetime, settings: Settings
+) -> list[Interval] | None:
+    """The recorded periods of [start, end) the account may see at ``at``; None
+    means all of them (the commune's own people). For the centre: the periods
+    delegated, while a window is open now, and those an active requisition
+    names. Says nothing of the other rules: ``decide`` first."""
+    if acting_role(grants, settings) not in CENTRE_ROLES:
+        return None
+    parts = delegated_periods(grants, camera, start, end) if window_open(grants, camera, at) else []
+    named = intersect(grants.requisitions.get(camera.id, []), [(start, end)])
+    return merge([*parts, *named])
+
+
 def decide(
     grants: Grants,
     camera: Camera,
@@ -174,7 +263,10 @@ def decide(
     settings: Settings,
     *,
     mfa: bool = True,
+    recorded: Interval | None = None,
 ) -> Decision:
+    """``recorded``: for playback and export, the recorded period asked for; without
+    it the answer says whether the account may see any recorded period of the camera."""
     commune = camera.commune_insee
 
     def no(reason: str) -> Decision:
@@ -184,17 +276,14 @@ def decide(
         raise InvalidArgument(
             f"purpose: {purpose!r} inconnu ({', '.join(PURPOSES)}).", field="purpose"
         )
-    role = grants.role
     if not grants.active:
         return no("account_disabled")
     if not camera.enabled:
         return no("camera_disabled")
-    acting = role
-    if role == roles.METRO_ADMIN and settings.admin_image_access:
-        acting = roles.CMSU_SUPERVISOR
-    if acting not in PURPOSE_ROLES[purpose]:
+    if grants.role not in roles_for(purpose, settings):
         return no("role")
-    if settings.totp_required and not mfa:
+    acting = acting_role(grants, settings)
+    if not second_factor_ok(settings, mfa):
         return no("mfa_required")
     if camera.authorisation_id is None or not authorisation_valid(camera.authorisation, at):
         return no("no_valid_authorisation")
@@ -210,9 +299,61 @@ def decide(
         return no("scope")
     if acting in CENTRE_ROLES and not grants.covers_authorisation(camera.authorisation_id, at):
         return no("agrement")
-    if not any(delegation_covers(d, camera.id, at) for d in grants.delegations.get(commune, [])):
+    if acting in CENTRE_ROLES and purpose in RECORDED_PURPOSES:
+        if not window_open(grants, camera, at) and camera.id not in grants.requisitions:
+            return no("delegation")
+        if recorded is not None:
+            seen = recorded_periods(grants, camera, recorded[0], recorded[1], at, settings)
+            if seen is not None and not covers(seen, recorded[0], recorded[1]):
+                return no("period")
+        return Decision(True, commune, "ok")
+    if not window_open(grants, camera, at):
         return no("delegation")
     return Decision(True, commune, "ok")
+
+
+HOLD_ROLES = (roles.REQUISITION_OFFICER, roles.CMSU_SUPERVISOR, roles.COMMUNE_AUTHORITY)
+
+
+def may_hold(grants: Grants, camera: Camera, at: datetime) -> bool:
+    """Whether the account may see, put or lift legal holds (requisitions) on the
+    camera's footage. A mayor and a requisition officer: the communes they act
+    for. The centre's supervisor: cameras a commune has handed to the centre (a
+    delegation not revoked names it, window open or not) under an authorisation
+    its agrément covers."""
+    if not grants.active:
+        return False
+    if grants.role in (roles.COMMUNE_AUTHORITY, roles.REQUISITION_OFFICER):
+        return camera.commune_insee in grants.communes
+    if grants.role != roles.CMSU_SUPERVISOR or camera.authorisation_id is None:
+        return False
+    return grants.covers_authorisation(camera.authorisation_id, at) and any(
+        d.revoked_at is None and delegation_names(d, camera.id)
+        for d in grants.delegations.get(camera.commune_insee, [])
+    )
+
+
+def hold_period_allowed(grants: Grants, camera: Camera, start: datetime, end: datetime) -> bool:
+    """The centre puts on hold only periods it was handed, so that a requisition
+    it writes never names more than it was delegated; others any period."""
+    if grants.role != roles.CMSU_SUPERVISOR:
+        return True
+    return covers(delegated_periods(grants, camera, start, end), start, end)
+
+
+def may_see_transmission(
+    grants: Grants, camera: Camera, start: datetime, end: datetime, at: datetime, settings: Settings
+) -> bool:
+    """Whether the account may see the record of an export of [start, end):
+    a mayor and a requisition officer, of their communes; the centre's
+    supervisor, as it may see those images now (``decide``, purpose export)."""
+    if not grants.active:
+        return False
+    if grants.role in (roles.COMMUNE_AUTHORITY, roles.REQUISITION_OFFICER):
+        return camera.commune_insee in grants.communes
+    if grants.role != roles.CMSU_SUPERVISOR:
+        return False
+    return decide(grants, camera, "export", at, settings, recorded=(start, end)).allowed
 
 
 class AuthorityPolicy:
@@ -222,14 +363,13 @@ class AuthorityPolicy:
         self.settings = settings
         self.clock = clock
 
-    def decision(
-        self, db: Session, principal: Principal, camera: Camera, purpose: str, at: datetime
-    ) -> Decision:
-        grants = Grants.load(db, principal.account_id)
-        return decide(grants, camera, purpose, at, self.settings, mfa=principal.mfa)
-
     def camera_for_images(
-        self, db: Session, principal: Principal, camera_id: int, purpose: str = "live"
+        self,
+        db: Session,
+        principal: Principal,
+        camera_id: int,
+        purpose: str = "live",
+        recorded: Interval | None = None,
     ) -> Camera:
         at = self.clock.now()
         camera = db.get(Camera, camera_id)
@@ -241,16 +381,32 @@ class AuthorityPolicy:
             )  # fmt: skip
             db.commit()  # the refusal is logged even though the request fails
             raise NotFound(t("camera.not_found"))
-        d = self.decision(db, principal, camera, purpose, at)
+        grants = Grants.load(db, principal.account_id)
+        d = decide(grants, camera, purpose, at, self.settings, mfa=principal.mfa, recorded=recorded)
         if not d.allowed:
+            details: dict[str, object] = {"purpose": purpose, "reason": d.reason}
+            if recorded is not None:
+                details |= {
+                    "start_utc": recorded[0].isoformat(),
+                    "end_utc": recorded[1].isoformat(),
+                }
             audit.append(
                 db, at=at, action="access_denied", actor=principal.username,
                 actor_account_id=principal.account_id, commune_insee=d.commune,
-                target=f"camera:{camera_id}", details={"purpose": purpose, "reason": d.reason},
+                target=f"camera:{camera_id}", details=details,
             )  # fmt: skip
             db.commit()
+            if d.reason == "period":  # the camera is the caller's to see: say what is wrong
+                raise PermissionDenied(t("authority.period_not_delegated"), field="start")
             raise NotFound(t("camera.not_found"))
         return camera
+
+    def recorded_periods(
+        self, db: Session, principal: Principal, camera: Camera, start: datetime, end: datetime
+    ) -> list[Interval] | None:
+        """The recorded periods of [start, end) the principal may see now (None: all)."""
+        grants = Grants.load(db, principal.account_id)
+        return recorded_periods(grants, camera, start, end, self.clock.now(), self.settings)
 
     def visible_camera_ids(self, db: Session, principal: Principal) -> set[int] | None:
         grants = Grants.load(db, principal.account_id)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vigie.base.errors import InvalidArgument, NotFound
+from vigie.base.errors import FailedPrecondition, InvalidArgument, NotFound
 from vigie.base.i18n import t
-from vigie.base.redact import split_credentials
+from vigie.base.redact import UrlCredentials, join_credentials, strip_credentials
+from vigie.base.settings import Settings
 from vigie.control.schemas import CameraIn, CameraOut, CameraPatch, SiteIn, StreamStatus
-from vigie.domain.cameras import validate_coordinates, validate_stream_url
+from vigie.domain.cameras import CameraSecrets, validate_coordinates, validate_stream_url
+from vigie.domain.secretbox import SecretBox
 from vigie.storage.models import Camera, Commune, Site
+
+log = logging.getLogger(__name__)
 
 
 def _check_refs(db: Session, commune_insee: str, site_id: int | None) -> None:
@@ -29,26 +35,32 @@ def _check_refs(db: Session, commune_insee: str, site_id: int | None) -> None:
             )
 
 
-def _clean_url(url: str, field: str) -> tuple[str, str | None, str | None]:
-    return split_credentials(validate_stream_url(url, field))
+def secret_box(settings: Settings) -> SecretBox:
+    """The key that seals camera secrets: derived from VIGIE_SECRET_KEY, never stored."""
+    return SecretBox.for_camera_secrets(settings.secret_key)
 
 
-def create_camera(*, db: Session, data: CameraIn) -> Camera:
+def _clean_url(url: str, field: str) -> tuple[str, UrlCredentials]:
+    """The URL as stored (no userinfo, no credential parameters), and what was lifted."""
+    return strip_credentials(validate_stream_url(url, field))
+
+
+def create_camera(*, db: Session, data: CameraIn, box: SecretBox) -> Camera:
     _check_refs(db, data.commune_insee, data.site_id)
     validate_coordinates(data.lon, data.lat)
-    main_url, user, password = _clean_url(data.main_url, "main_url")
-    sub_url = None
-    if data.sub_url:
-        sub_url, sub_user, sub_password = _clean_url(data.sub_url, "sub_url")
-        user, password = user or sub_user, password or sub_password
+    main_url, main = _clean_url(data.main_url, "main_url")
+    sub_url, sub = _clean_url(data.sub_url, "sub_url") if data.sub_url else (None, UrlCredentials())
+    secrets = CameraSecrets(
+        data.password or main.password or sub.password, {"main": main.query, "sub": sub.query}
+    )
     camera = Camera(
         name=data.name.strip(),
         commune_insee=data.commune_insee,
         site_id=data.site_id,
         main_url=main_url,
         sub_url=sub_url,
-        username=data.username or user,
-        password=data.password or password,
+        username=data.username or main.username or sub.username,
+        secrets_sealed=secrets.seal(box),
         lon=data.lon,
         lat=data.lat,
         kind=data.kind,
@@ -60,26 +72,52 @@ def create_camera(*, db: Session, data: CameraIn) -> Camera:
     return camera
 
 
-def update_camera(*, db: Session, camera_id: int, patch: CameraPatch) -> Camera:
+def update_camera(*, db: Session, camera_id: int, patch: CameraPatch, box: SecretBox) -> Camera:
     camera = get_camera(db=db, camera_id=camera_id)
     values = patch.model_dump(exclude_unset=True)
     commune = values.get("commune_insee", camera.commune_insee)
     site_id = values.get("site_id", camera.site_id)
     _check_refs(db, commune, site_id)
     validate_coordinates(values.get("lon", camera.lon), values.get("lat", camera.lat))
-    for field in ("main_url", "sub_url"):
+    stored = CameraSecrets.open(box, camera.secrets_sealed)
+    password, query = stored.password, dict(stored.query)
+    for kind, field in (("main", "main_url"), ("sub", "sub_url")):
         if values.get(field):
-            url, user, password = _clean_url(values[field], field)
+            url, lifted = _clean_url(values[field], field)
             values[field] = url
-            if user is not None:
-                values.setdefault("username", user)
-                values.setdefault("password", password)
+            if lifted.username is not None:
+                values.setdefault("username", lifted.username)
+                if "password" not in values:
+                    password = lifted.password
+            if lifted.query:  # a URL given without them keeps the stored ones
+                query[kind] = lifted.query
         elif field == "main_url" and field in values:
             raise InvalidArgument("main_url: a camera needs a main stream URL.", field="main_url")
+        elif field in values:
+            values[field] = None
+            query.pop(kind, None)
+    if "password" in values:
+        password = values.pop("password") or None
+    secrets = CameraSecrets(password, query)
+    if secrets != stored:
+        camera.secrets_sealed = secrets.seal(box)
     for key, value in values.items():
         setattr(camera, key, value)
     db.flush()
     return camera
+
+
+def media_url(camera: Camera, kind: str, box: SecretBox) -> str | None:
+    """The stream URL with its credentials put back: for the media plane only."""
+    url = camera.main_url if kind == "main" else camera.sub_url
+    if not url:
+        return None
+    try:
+        secrets = CameraSecrets.open(box, camera.secrets_sealed)
+    except FailedPrecondition as exc:  # sealed under another key: the camera says 401
+        log.error("camera %d: credentials not sent to the media plane: %s", camera.id, exc)
+        secrets = CameraSecrets()
+    return join_credentials(url, camera.username, secrets.password, secrets.query.get(kind, ()))
 
 
 def get_camera(*, db: Session, camera_id: int) -> Camera:
@@ -113,7 +151,7 @@ def to_out(camera: Camera, status: dict[str, StreamStatus]) -> CameraOut:
         site_id=camera.site_id,
         main_url=camera.main_url,
         sub_url=camera.sub_url,
-        has_credentials=bool(camera.username or camera.password),
+        has_credentials=bool(camera.username or camera.secrets_sealed),
         lon=camera.lon,
         lat=camera.lat,
         kind=camera.kind,

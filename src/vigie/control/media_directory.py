@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from vigie.base.redact import join_credentials
 from vigie.base.settings import Settings
+from vigie.control.cameras import media_url, secret_box
 from vigie.domain.tickets import internal_api_token, stream_key
 from vigie.storage.models import Camera
 
@@ -24,40 +25,74 @@ log = logging.getLogger(__name__)
 class MediaNode:
     index: int
     host: str
-    port: int
-
-    @property
-    def internal_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+    port: int  # public: browsers' live, snapshot and playback
+    internal_url: str  # the internal API, on 127.0.0.1 only
 
 
 class MediaDirectory:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.nodes = [
-            MediaNode(i, settings.media_host, settings.media_base_port + i)
+            MediaNode(
+                i, settings.media_host, settings.media_base_port + i, settings.media_internal_url(i)
+            )
             for i in range(settings.media_processes)
         ]
         self._headers = {"Authorization": f"Bearer {internal_api_token(settings.secret_key)}"}
+        self._box = secret_box(settings)
         self.last_stats: dict[str, dict[str, Any]] = {}
         self.last_process: dict[int, dict[str, Any]] = {}
         self.node_errors: dict[int, str] = {}
-        self._pushed_counts: dict[int, int] = {}
-        self._seen_counts: dict[int, int] = {}
+        # The version of the stream list each node answered our last push with,
+        # and the one it reported since: they differ when the node restarted or
+        # someone else replaced its list.
+        self._pushed_versions: dict[int, str] = {}
+        self._seen_versions: dict[int, str] = {}
         self.recording_stopped_communes: set[str] = set()
 
+    def stream_list_changed(self) -> bool:
+        """A node holds a stream list other than the one pushed to it (restarted,
+        or replaced behind the control plane's back)."""
+        return any(self._seen_versions.get(i) != v for i, v in self._pushed_versions.items())
+
     def needs_push(self) -> bool:
-        """A node unreachable at the last push, or one restarted (it lost its streams)."""
-        return bool(self.node_errors) or any(
-            self._seen_counts.get(i) != n for i, n in self._pushed_counts.items()
+        """A node unreachable at the last push, or one whose stream list changed."""
+        return bool(self.node_errors) or self.stream_list_changed()
+
+    async def poll(self, load_cameras: Callable[[], Awaitable[list[Camera]]]) -> bool:
+        """One round of the control plane's watch: fresh stats, and the stream
+        lists pushed again at once if any node holds another; True if pushed."""
+        await self.refresh_stats()
+        if not self.stream_list_changed():
+            return False
+        log.warning(
+            "media processes %s hold a stream list the control plane did not push; pushing again",
+            sorted(i for i, v in self._pushed_versions.items() if self._seen_versions.get(i) != v),
         )
+        await self.push(await load_cameras())
+        await self.refresh_stats()
+        return True
 
     def node_for(self, camera_id: int) -> MediaNode:
         return self.nodes[camera_id % len(self.nodes)]
 
+    def public_host(self, page_host: str) -> str:
+        """The host browsers reach media processes at: the setting, else the page's host."""
+        if self.settings.media_public_host:
+            return self.settings.media_public_host
+        if page_host.startswith("["):  # IPv6: "[::1]:8000"
+            return page_host.split("]")[0] + "]"
+        return page_host.split(":")[0]
+
     def public_ws_url(self, node: MediaNode, page_host: str, path: str, scheme: str) -> str:
-        host = self.settings.media_public_host or page_host.split(":")[0]
-        return f"{scheme}://{host}:{node.port}{path}"
+        return f"{scheme}://{self.public_host(page_host)}:{node.port}{path}"
+
+    def public_origins(self, page_host: str, secure: bool) -> list[str]:
+        """Every origin a page may reach media processes at (live and playback
+        WebSockets, snapshots), for the pages' Content-Security-Policy."""
+        host = self.public_host(page_host)
+        schemes = ("https", "wss") if secure else ("http", "ws")
+        return [f"{s}://{host}:{n.port}" for n in self.nodes for s in schemes]
 
     def stream_defs(self, cameras: list[Camera]) -> dict[int, list[dict[str, Any]]]:
         per_node: dict[int, list[dict[str, Any]]] = {n.index: [] for n in self.nodes}
@@ -65,13 +100,14 @@ class MediaDirectory:
             if not cam.enabled:
                 continue
             node = self.node_for(cam.id)
-            for kind, url in (("main", cam.main_url), ("sub", cam.sub_url)):
+            for kind in ("main", "sub"):
+                url = media_url(cam, kind, self._box)
                 if url:
                     per_node[node.index].append(
                         {
                             "camera_id": cam.id,
                             "stream": kind,
-                            "url": join_credentials(url, cam.username, cam.password),
+                            "url": url,  # with its credentials: over the loopback API only
                             # recording stops for a commune whose quota cannot be freed
                             "record": cam.commune_insee not in self.recording_stopped_communes,
                             # painted on snapshots (CSI L251-3)
@@ -94,10 +130,11 @@ class MediaDirectory:
         try:
             r = await client.put(f"{node.internal_url}/internal/streams", json={"streams": streams})
             r.raise_for_status()
+            version = str(r.json()["version"])
             self.node_errors.pop(node.index, None)
-            self._pushed_counts[node.index] = len(streams)
-            self._seen_counts[node.index] = len(streams)
-        except httpx.HTTPError as exc:
+            self._pushed_versions[node.index] = version
+            self._seen_versions[node.index] = version
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
             self.node_errors[node.index] = str(exc) or type(exc).__name__
             log.warning("media process %d: cannot push configuration: %s", node.index, exc)
 
@@ -116,7 +153,7 @@ class MediaDirectory:
                 continue
             self.node_errors.pop(node.index, None)
             body = res.json()
-            self._seen_counts[node.index] = int(body["process"]["streams"])
+            self._seen_versions[node.index] = str(body["process"].get("stream_list_version", ""))
             self.last_process[node.index] = body["process"]
             merged.update(body["streams"])
         self.last_stats = merged

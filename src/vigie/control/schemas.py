@@ -153,6 +153,10 @@ class MeOut(BaseModel):
     mfa: bool = False
     totp_enabled: bool = False
     totp_enrolment_required: bool = False
+    may: list[str] = Field(
+        default_factory=list,
+        description="Pages and features the account may use (the rules of the navigation).",
+    )
 
 
 class CommuneOut(BaseModel):
@@ -358,7 +362,10 @@ class RequisitionOut(BaseModel):
     officer: str
     service: str
     legal_basis: str
-    camera_ids: list[int]
+    camera_ids: list[int] = Field(description="The cameras of it the caller may see")
+    other_communes: bool = Field(
+        description="It also names cameras of communes outside the caller's scope"
+    )
     start_utc: datetime
     end_utc: datetime
     status: str = Field(description="active or released")

@@ -240,3 +240,29 @@ def gaps(
     if cursor < end.astimezone(UTC):
         out.append((cursor, end.astimezone(UTC)))
     return out
+
+
+Interval = tuple[datetime, datetime]
+
+
+def merge(parts: Iterable[Interval]) -> list[Interval]:
+    """Half-open intervals sorted and merged where they touch or overlap."""
+    out: list[Interval] = []
+    for a, b in sorted(p for p in parts if p[0] < p[1]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(b, out[-1][1]))
+        else:
+            out.append((a, b))
+    return out
+
+
+def intersect(parts: Iterable[Interval], within: Sequence[Interval]) -> list[Interval]:
+    """The parts of ``parts`` inside ``within`` (both half-open), merged."""
+    return merge(
+        (max(a, c), min(b, d)) for a, b in parts for c, d in within if max(a, c) < min(b, d)
+    )
+
+
+def covers(parts: Iterable[Interval], start: datetime, end: datetime) -> bool:
+    """Whether the union of ``parts`` contains all of [start, end)."""
+    return intersect([(start, end)], merge(parts)) == [(start, end)] if start < end else True

@@ -14,6 +14,10 @@ Client → server (JSON text): ``{"type": "seek", "at_ms": N}``,
 Server → client: ``{"type": "init", "origin_ms": N, "mime": ..., "codec": "h264"|"hevc"}``
 then the init bytes (the page says so when the browser cannot decode ``mime``); fragments as binary; ``{"type": "gap", "from_ms", "to_ms"}``;
 ``{"type": "end"}`` when nothing more is recorded.
+
+A ticket may limit the session to recorded periods (``allowed``, from the
+control plane's authority decision): frames outside are never sent, and
+playing resumes inside a period only at a keyframe, so the picture decodes.
 """
 
 from __future__ import annotations
@@ -106,11 +110,36 @@ def chunks_from(cam_dir: Path, at_ms: int) -> Iterator[int]:
     yield from starts[i:]
 
 
+def within(frames: list[Frame], allowed: tuple[tuple[int, int], ...] | None) -> list[Frame]:
+    """The frames inside the allowed periods (half-open, epoch ms), each stretch
+    starting at a keyframe; all of them when ``allowed`` is None."""
+    if allowed is None:
+        return frames
+    out: list[Frame] = []
+    need_key = True
+    for fr in frames:
+        if any(a <= fr.at_ms < b for a, b in allowed):
+            if need_key and not fr.is_key:
+                continue
+            need_key = False
+            out.append(fr)
+        else:
+            need_key = True
+    return out
+
+
 class PlaybackSession:
     def __init__(
-        self, ws: web.WebSocketResponse, cam_dir: Path, start_ms: int, clock: Clock | None = None
+        self,
+        ws: web.WebSocketResponse,
+        cam_dir: Path,
+        start_ms: int,
+        clock: Clock | None = None,
+        *,
+        allowed: tuple[tuple[int, int], ...] | None = None,
     ) -> None:
         self._clock = clock or RealClock()
+        self.allowed = allowed
         self.ws = ws
         self.cam_dir = cam_dir
         self.at_ms = start_ms
@@ -174,8 +203,11 @@ class PlaybackSession:
             chunk = await asyncio.to_thread(load_chunk, self.cam_dir, seg_start, at_ms)
             if chunk is None:
                 continue  # missing or unreadable: the gap message below covers it
+            shown = within(chunk.frames, self.allowed)
+            if not shown:
+                continue  # nothing of it may be shown: a gap, like a missing file
             if origin is None:
-                origin = chunk.frames[0].at_ms
+                origin = shown[0].at_ms
                 self._position_ms = origin
                 await self.ws.send_str(
                     json.dumps(
@@ -190,13 +222,13 @@ class PlaybackSession:
                 )
                 await self.ws.send_bytes(chunk.init)
                 clock0 = self._clock.monotonic()
-            first = chunk.frames[0].at_ms
+            first = shown[0].at_ms
             if prev_end is not None and first - prev_end > 1500:
                 await self.ws.send_str(
                     json.dumps({"type": "gap", "from_ms": prev_end, "to_ms": first})
                 )
             keys_only = self.speed > KEYFRAMES_ONLY_ABOVE
-            frames = [f for f in chunk.frames if f.is_key] if keys_only else chunk.frames
+            frames = [f for f in shown if f.is_key] if keys_only else shown
             for i, fr in enumerate(frames):
                 while self.paused and not self._restart.is_set() and not self.ws.closed:
                     if self._steps:
@@ -221,6 +253,6 @@ class PlaybackSession:
                 dur = max(1, (nxt - fr.at_ms) * TIMESCALE_90K // 1000 // self.speed)
                 await self.ws.send_bytes(retime(fr.data, dts, dur))
                 self._position_ms = fr.at_ms
-            prev_end = chunk.frames[-1].at_ms + 40
+            prev_end = shown[-1].at_ms + 40
         if not self.ws.closed:
             await self.ws.send_str(json.dumps({"type": "end"}))

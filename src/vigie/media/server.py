@@ -3,6 +3,10 @@ snapshots and the internal API the control plane drives.
 
 It never imports the web or SQL layers of Vigie: the control plane pushes the
 streams to ingest (``PUT /internal/streams``) and signs the viewers' tickets.
+Two listeners: the public one (``app``: live, snapshot, playback, health) that
+browsers reach, and the internal one (``internal_app``: ``/internal/*``, with
+the token) bound to 127.0.0.1 only; the public port answers 404 for
+``/internal/*``.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ import asyncio
 import contextlib
 import fcntl
 import gc
+import hmac
 import io
 import json
 import logging
 import os
 import resource
+import secrets
 import socket
 import statistics
 import sys
@@ -32,6 +38,7 @@ from aiohttp import WSMsgType, web
 from vigie.base.clock import Clock, RealClock
 from vigie.base.errors import Unauthenticated, VigieError
 from vigie.base.i18n import t
+from vigie.base.settings import MEDIA_INTERNAL_HOST
 from vigie.domain import tickets
 from vigie.domain.masks import Mask, PixelMask, masks_from_json, paint_frame
 from vigie.media.fragmenter import Fragment, InitInfo
@@ -90,7 +97,11 @@ class MediaServer:
         opener: Opener | None = None,
         recordings_dir: Path | None = None,
         clock: Clock | None = None,
+        internal_port: int | None = None,
     ) -> None:
+        """``internal_port``: where the internal API listens on 127.0.0.1 once
+        ``app`` starts (0: any free port, read back from ``internal_port``);
+        ``None``: not started with ``app`` (the caller serves ``internal_app``)."""
         self.clock: Clock = clock or RealClock()
         self.secret = secret
         self.recordings_dir = recordings_dir
@@ -108,8 +119,14 @@ class MediaServer:
         self._revoked_jtis: dict[str, float] = {}
         self._revoked_accounts: dict[int, float] = {}
         self._token = tickets.internal_api_token(secret)
+        # Which stream list this process holds: a new value at every PUT, so the
+        # control plane notices a list it did not push (and a restarted process).
+        self._instance = secrets.token_hex(8)
+        self._generation = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started_mono = self.clock.monotonic()
+        self.internal_port = internal_port
+        self._internal_runner: web.AppRunner | None = None
         self.app = web.Application()
         self.app.add_routes(
             [
@@ -117,6 +134,11 @@ class MediaServer:
                 web.get("/live/{camera_id}/{stream}", self._live),
                 web.get("/snapshot/{camera_id}/{stream}", self._snapshot),
                 web.get("/playback/{camera_id}/{stream}", self._playback),
+            ]
+        )
+        self.internal_app = web.Application()
+        self.internal_app.add_routes(
+            [
                 web.put("/internal/streams", self._put_streams),
                 web.get("/internal/stats", self._stats),
                 web.post("/internal/revoke", self._revoke),
@@ -131,8 +153,16 @@ class MediaServer:
     async def _on_startup(self, _app: web.Application) -> None:
         self.hub = LiveHub(asyncio.get_running_loop(), self.clock)
         self.hub.start()
+        if self.internal_port is not None:
+            self._internal_runner = web.AppRunner(self.internal_app, access_log=None)
+            await self._internal_runner.setup()
+            site = web.TCPSite(self._internal_runner, MEDIA_INTERNAL_HOST, self.internal_port)
+            await site.start()
+            self.internal_port = self._internal_runner.addresses[0][1]
 
     async def _on_shutdown(self, _app: web.Application) -> None:
+        if self._internal_runner is not None:
+            await self._internal_runner.cleanup()
         for w in self.workers.values():
             w.stop()
         for r in self.recorders.values():
@@ -191,8 +221,13 @@ class MediaServer:
 
     # --- internal API ------------------------------------------------------------
     def _require_internal(self, request: web.Request) -> None:
-        if request.headers.get("Authorization", "") != f"Bearer {self._token}":
+        given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, f"Bearer {self._token}".encode()):
             raise web.HTTPUnauthorized(text="internal API: bad or missing token")
+
+    @property
+    def stream_list_version(self) -> str:
+        return f"{self._instance}-{self._generation}"
 
     async def _put_streams(self, request: web.Request) -> web.Response:
         self._require_internal(request)
@@ -209,7 +244,10 @@ class MediaServer:
                 status=409,
             )
         result = self.reconcile(wanted)
-        return web.json_response({**result, "count": len(self.defs)})
+        self._generation += 1
+        return web.json_response(
+            {**result, "count": len(self.defs), "version": self.stream_list_version}
+        )
 
     async def _stats(self, request: web.Request) -> web.Response:
         self._require_internal(request)
@@ -241,6 +279,7 @@ class MediaServer:
                 "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
                 "rss_mb": round(_rss_bytes() / 1e6, 1),
                 "uptime_s": round(now - self._started_mono, 1),
+                "stream_list_version": self.stream_list_version,
             },
             "streams": streams,
         }
@@ -430,8 +469,9 @@ class MediaServer:
         self._playbacks[ws] = ticket
         try:
             session = PlaybackSession(
-                ws, camera_dir(self.recordings_dir, ticket.camera_id), start_ms, self.clock
-            )
+                ws, camera_dir(self.recordings_dir, ticket.camera_id), start_ms, self.clock,
+                allowed=ticket.ranges,
+            )  # fmt: skip
             await session.run()
         finally:
             self._playbacks.pop(ws, None)
@@ -440,7 +480,7 @@ class MediaServer:
 
     # --- snapshot ----------------------------------------------------------------
     async def _snapshot(self, request: web.Request) -> web.Response:
-        ticket = self._accept_ticket(request, purposes=("snapshot", "live"))
+        ticket = self._accept_ticket(request, purposes=("snapshot",))
         assert self.hub is not None
         stream = self.hub.streams.get(ticket.stream_key)
         if stream is None or stream.init is None or not stream.gop:
@@ -560,6 +600,7 @@ def run_media_process(
     secret: str,
     host: str,
     port: int,
+    internal_port: int,
     index: int,
     max_streams: int,
     recordings_dir: Path | None = None,
@@ -570,7 +611,11 @@ def run_media_process(
         max_streams=max_streams,
         recordings_dir=recordings_dir,
         clock=RealClock(),
+        internal_port=internal_port,
     )
     tune_gc()
-    log.info("media process %d listening on %s:%d", index, host, port)
+    log.info(
+        "media process %d listening on %s:%d (internal API on %s:%d)",
+        index, host, port, MEDIA_INTERNAL_HOST, internal_port,
+    )  # fmt: skip
     web.run_app(server.app, host=host, port=port, print=None, access_log=None, handle_signals=True)

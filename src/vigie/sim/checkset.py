@@ -20,6 +20,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from vigie.base.lifeline import die_with_parent
 from vigie.sim.clips import FFMPEG
 
 WIDTH, HEIGHT, FPS = 320, 240, 5
@@ -144,7 +145,9 @@ def ensure_checkset(directory: Path, footage: Path | None = None) -> dict[str, P
                 "-g", str(fps), "-keyint_min", str(fps), "-sc_threshold", "0",
                 "-pix_fmt", "yuv420p", str(tmp),
             ]  # fmt: skip
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, check=False, preexec_fn=die_with_parent()
+            )
             if proc.returncode != 0:
                 raise RuntimeError(f"ffmpeg failed for {clip.name}: {proc.stderr[-1000:]}")
             tmp.rename(out)

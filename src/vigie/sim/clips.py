@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from vigie.base.lifeline import die_with_parent
+
 FFMPEG = "/usr/bin/ffmpeg"
 FONT_FILE = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
@@ -269,7 +271,9 @@ def _encode(spec: ClipSpec, out: Path, work: Path) -> None:
         str(out),
     ]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, check=False, preexec_fn=die_with_parent()
+        )
     except FileNotFoundError as exc:
         raise ClipError(f"{FFMPEG} not found: install Debian's ffmpeg (make sys)") from exc
     if proc.returncode != 0:

@@ -32,6 +32,10 @@ With several clips and ``switch_every_s``, the mount moves to the next clip
 at the first loop end after ``switch_every_s`` seconds (clips of a mount share
 codec and fps; SPS/PPS are in band, so clients see a resolution change).
 
+With ``"sessions_file": PATH``, the number of clients playing each mount
+(RTSP PLAY received, connection not closed nor torn down) is written there as
+JSON ``{"/cam/1/main": 1, …}`` whenever it changes (tests count sessions).
+
 Prints ``READY port=NNNN`` once listening; exits with status 0 on SIGTERM or
 SIGINT, and on end of standard input when ``watch_stdin`` is true (so the
 server dies with the process that started it).
@@ -149,6 +153,59 @@ class Feeder:
                     self.clip_started_ns = nxt
 
 
+class SessionCounter:
+    """Clients playing each mount, written to a JSON file on every change."""
+
+    def __init__(self, path: str, mounts: list[str]) -> None:
+        self.path = path
+        # Longest first: a request URL is matched to the most specific mount.
+        self.mounts = sorted(mounts, key=len, reverse=True)
+        self.playing: dict[Any, set[str]] = {}  # client -> mounts it plays
+        self.lock = threading.Lock()
+        self._write()
+
+    def attach(self, server: Any) -> None:
+        server.connect("client-connected", self.on_client)
+
+    def on_client(self, _server: Any, client: Any) -> None:
+        client.connect("play-request", self.on_play)
+        client.connect("teardown-request", self.on_teardown)
+        client.connect("closed", self.on_closed)
+
+    def _mount(self, ctx: Any) -> str | None:
+        path = ctx.uri.abspath if ctx is not None and ctx.uri is not None else ""
+        return next((m for m in self.mounts if path == m or path.startswith(m + "/")), None)
+
+    def on_play(self, client: Any, ctx: Any) -> None:
+        mount = self._mount(ctx)
+        if mount is not None:
+            with self.lock:
+                self.playing.setdefault(client, set()).add(mount)
+                self._write()
+
+    def on_teardown(self, client: Any, ctx: Any) -> None:
+        mount = self._mount(ctx)
+        with self.lock:
+            if mount is not None and mount in self.playing.get(client, set()):
+                self.playing[client].discard(mount)
+                self._write()
+
+    def on_closed(self, client: Any) -> None:
+        with self.lock:
+            if self.playing.pop(client, None) is not None:
+                self._write()
+
+    def _write(self) -> None:
+        counts = dict.fromkeys(sorted(self.mounts), 0)
+        for mounts in self.playing.values():
+            for mount in mounts:
+                counts[mount] += 1
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(counts, f)
+        os.replace(tmp, self.path)
+
+
 def make_factory(mount: dict[str, Any]) -> Any:
     codec = mount["codec"]
     parser, payloader, caps = _PARSERS[codec]
@@ -190,6 +247,10 @@ def main(argv: list[str]) -> int:
     mounts = server.get_mount_points()
     for mount in config["mounts"]:
         mounts.add_factory(mount["path"], make_factory(mount))
+    if config.get("sessions_file"):
+        SessionCounter(config["sessions_file"], [m["path"] for m in config["mounts"]]).attach(
+            server
+        )
     if server.attach(None) == 0:
         print(f"cannot listen on {config.get('bind')}:{config.get('port')}", file=sys.stderr)
         return 1

@@ -195,6 +195,13 @@ class SimServer:
                 out[cam.id]["sub"] = self.url(cam.id, "sub")
         return out
 
+    def sessions(self) -> dict[str, int]:
+        """Clients now playing each stream, by mount path (``/cam/1/main``)."""
+        if self._workdir is None or not self.running:
+            raise SimServerError("the simulator is not running")
+        counts: dict[str, int] = json.loads((self._workdir / "sessions.json").read_text())
+        return counts
+
     # -- internals ---------------------------------------------------------
 
     def _write_config(self) -> Path:
@@ -216,7 +223,14 @@ class SimServer:
         config = self._workdir / "config.json"
         config.write_text(
             json.dumps(
-                {"bind": self.bind, "port": 0, "watch_stdin": True, "mounts": mounts}, indent=1
+                {
+                    "bind": self.bind,
+                    "port": 0,
+                    "watch_stdin": True,
+                    "sessions_file": str(self._workdir / "sessions.json"),
+                    "mounts": mounts,
+                },
+                indent=1,
             )
         )
         return config

@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 
 from vigie.base.errors import FailedPrecondition
 from vigie.base.i18n import t
+from vigie.base.lifeline import die_with_parent
 from vigie.base.redact import redact_url
 from vigie.storage.db import make_engine
 from vigie.storage.migrate import alembic_config
@@ -59,7 +60,9 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
     tool = cmd[0]
     if shutil.which(tool) is None:
         raise FailedPrecondition(t("backup.error.tool_missing", tool=tool))
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, check=False, preexec_fn=die_with_parent()
+    )
     if done.returncode != 0:
         detail = redact_url(done.stderr.strip() or done.stdout.strip())[-2000:]
         raise FailedPrecondition(

@@ -17,5 +17,15 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, secret_key: str | None = None) -> None:
+    """``secret_key``: VIGIE_SECRET_KEY, for migrations that encrypt stored secrets
+    (0008: camera credentials); needed only when there is something to encrypt."""
+    cfg = alembic_config(url)
+    cfg.attributes["secret_key"] = secret_key
+    command.upgrade(cfg, revision)
+
+
+def downgrade(url: str, revision: str, *, secret_key: str | None = None) -> None:
+    cfg = alembic_config(url)
+    cfg.attributes["secret_key"] = secret_key
+    command.downgrade(cfg, revision)

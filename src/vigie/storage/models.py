@@ -52,12 +52,15 @@ class Camera(Base):
     name: Mapped[str] = mapped_column(String(200))
     commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee_code"), index=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), nullable=True)
-    # Stream URLs are stored without credentials; credentials live apart and
-    # are only ever handed to the media plane.
+    # Stream URLs are stored without credentials (no userinfo, no credential
+    # query parameters); the password and the parameters lifted from the URLs
+    # live apart, sealed (domain.cameras.CameraSecrets, under a key derived from
+    # VIGIE_SECRET_KEY, never in the database), and are only ever handed to the
+    # media plane.
     main_url: Mapped[str] = mapped_column(String(1000))
     sub_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     username: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    password: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    secrets_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     kind: Mapped[str] = mapped_column(String(20), default="fixed")

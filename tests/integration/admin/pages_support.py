@@ -35,7 +35,7 @@ def demo_database(folder: Path) -> sessionmaker[Session]:
     with 50 answers, demo accounts) plus two saved participation scenarios."""
     url = f"sqlite:///{folder / 'vigie.db'}"
     upgrade(url)
-    factory = make_sessionmaker(make_engine(url))
+    factory = make_sessionmaker(make_engine(url), SimulatedClock(DURING_CAMPAIGN))
     spec = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     other = spec | {
         "name": "Scénario B",
@@ -91,7 +91,9 @@ def seeded_browser_site(
     url = f"sqlite:///{folder / 'vigie.db'}"
     upgrade(url)
     engine = make_engine(url)
-    factory = make_sessionmaker(engine)
+    # Seeded on the app's clock: the rights it dates (authorisations, agréments) are
+    # valid on the app's day, whatever the real date.
+    factory = make_sessionmaker(engine, SimulatedClock(DURING_CAMPAIGN))
     with session_scope(factory) as db:
         seed(db, cameras, **seed_options)
     with live_server(demo_app(folder, factory)) as base_url, sync_playwright() as p:

@@ -38,7 +38,8 @@ def app_client(tmp_path: Path, session_factory: sessionmaker[Session]) -> Iterat
             account.communes = [AccountCommune(commune_insee=c) for c in communes]
             db.add(account)
     app = create_app(
-        Settings(demo=True, data_dir=tmp_path), sessions=session_factory, background=False,
+        Settings(data_dir=tmp_path, secret_key="admin-api-test-secret-" + "k" * 20),
+        sessions=session_factory, background=False,
         clock=SimulatedClock(datetime(2025, 1, 20, 10, 0, tzinfo=UTC)),
     )  # fmt: skip
     with TestClient(app) as client:

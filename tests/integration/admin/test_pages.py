@@ -182,3 +182,17 @@ def test_catalogue_page_lists_the_version_in_force(client: TestClient) -> None:
     page = text(r.text)
     assert "2025-v1" in page and "en vigueur" in page
     assert "Enregistrement (par caméra, par an)" in page and "120,00 €" in page
+
+
+def test_questionnaire_of_a_commune_that_has_not_answered(client: TestClient) -> None:
+    """Found by the crawl of 2026-12: a commune with no answer yet made the page fail (500)."""
+    login(client, PROJECT)
+    follow_up = client.get("/admin/campaigns/1/follow-up", headers=HTML).text
+    silent = re.findall(
+        r'<tr data-status="not_started">.*?/admin/questionnaire/1/(\d{5})', follow_up, re.S
+    )
+    assert "59011" in silent
+    for commune in silent[:3]:
+        r = client.get(f"/admin/questionnaire/1/{commune}", headers=HTML)
+        assert r.status_code == 200, (commune, r.text[:300])
+        assert 'data-status="not_started"' in r.text

@@ -235,7 +235,9 @@ def network_service_pid() -> int:
 
 def dropped_frames(s: Stack, key: str) -> int:
     auth = {"Authorization": f"Bearer {tickets.internal_api_token(SECRET)}"}
-    r = httpx.get(f"http://127.0.0.1:{s.media_port}/internal/stats", headers=auth, timeout=5)
+    r = httpx.get(
+        f"http://127.0.0.1:{s.media_internal_port}/internal/stats", headers=auth, timeout=5
+    )
     return int(r.json()["streams"][key]["dropped_frames"])
 
 

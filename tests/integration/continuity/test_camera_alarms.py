@@ -103,6 +103,7 @@ def test_image_checks_process_against_live_media(stack: dict[str, Any]) -> None:
         data_dir=Path(env["VIGIE_DATA_DIR"]),
         secret_key=env["VIGIE_SECRET_KEY"],
         media_base_port=int(env["VIGIE_MEDIA_BASE_PORT"]),
+        media_internal_base_port=int(env["VIGIE_MEDIA_INTERNAL_BASE_PORT"]),
     )
     engine = make_engine(settings.resolved_database_url)
     sessions = make_sessionmaker(engine)

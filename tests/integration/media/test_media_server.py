@@ -27,6 +27,7 @@ class Running:
         self.server = server
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
+        self.internal = f"http://127.0.0.1:{server.internal_port}"
         self.auth = {"Authorization": f"Bearer {tickets.internal_api_token(SECRET)}"}
 
     def ticket(
@@ -45,7 +46,7 @@ class Running:
 
 @pytest.fixture
 async def media() -> AsyncIterator[Running]:
-    server = MediaServer(secret=SECRET, opener=FakeOpener(), max_streams=8)
+    server = MediaServer(secret=SECRET, opener=FakeOpener(), max_streams=8, internal_port=0)
     runner = web.AppRunner(server.app)
     await runner.setup()
     sock = socket.socket()
@@ -56,7 +57,7 @@ async def media() -> AsyncIterator[Running]:
     running = Running(server, port)
     async with aiohttp.ClientSession() as http:
         r = await http.put(
-            f"{running.base}/internal/streams",
+            f"{running.internal}/internal/streams",
             headers=running.auth,
             json={"streams": [
                 {"camera_id": 1, "stream": "main", "url": "rtsp://fake/ok"},
@@ -177,7 +178,7 @@ async def test_ticket_rules(media: Running) -> None:
             await http.ws_connect(media.ws_url(1, token=media.ticket(1, purpose="snapshot")))
         assert exc.value.status == 403
         # Internal API without its token.
-        r = await http.get(f"{media.base}/internal/stats")
+        r = await http.get(f"{media.internal}/internal/stats")
         assert r.status == 401
 
 
@@ -189,7 +190,7 @@ async def test_revocation_closes_open_sessions_within_2_s(media: Running) -> Non
         await asyncio.sleep(0.01)
         t0 = time.monotonic()
         r = await http.post(
-            f"{media.base}/internal/revoke", headers=media.auth, json={"account_ids": [42]}
+            f"{media.internal}/internal/revoke", headers=media.auth, json={"account_ids": [42]}
         )
         assert (await r.json())["closed"] == 1
         controls, _ = await read_frames(ws, 2.0)
@@ -210,7 +211,7 @@ async def test_hevc_stream_says_it_cannot_be_played(media: Running) -> None:
             assert "H265" in body["message"] or "HEVC" in body["message"]
             closing = await ws.receive(timeout=2)
             assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
-        r = await http.get(f"{media.base}/internal/stats", headers=media.auth)
+        r = await http.get(f"{media.internal}/internal/stats", headers=media.auth)
         stats = (await r.json())["streams"]
     assert stats["2/main"]["codec"] == "hevc"
     assert stats["2/main"]["live_playable"] is False
@@ -219,7 +220,7 @@ async def test_hevc_stream_says_it_cannot_be_played(media: Running) -> None:
 
 async def test_refusing_camera_is_reported_in_plain_words(media: Running) -> None:
     async with aiohttp.ClientSession() as http:
-        r = await http.get(f"{media.base}/internal/stats", headers=media.auth)
+        r = await http.get(f"{media.internal}/internal/stats", headers=media.auth)
         stats = (await r.json())["streams"]
     s = stats["3/main"]
     assert s["state"] == "offline" and s["error_code"] == "refused"
@@ -234,6 +235,13 @@ async def test_snapshot_is_a_jpeg(media: Running) -> None:
         assert r.status == 200
         body = await r.read()
     assert body[:2] == b"\xff\xd8" and r.headers["Content-Type"] == "image/jpeg"
+
+
+async def test_a_live_ticket_takes_no_snapshot(media: Running) -> None:
+    # One purpose per ticket: a live ticket (audited as live_start) is no snapshot.
+    async with aiohttp.ClientSession() as http:
+        r = await http.get(f"{media.base}/snapshot/1/main?ticket={media.ticket(1)}")
+        assert r.status == 403
 
 
 async def test_one_upstream_connection_whatever_the_viewers(media: Running) -> None:
@@ -257,7 +265,7 @@ async def test_viewer_waiting_when_codec_turns_out_unsupported_is_told(media: Ru
             {"camera_id": 3, "stream": "main", "url": "rtsp://fake/refuse"},
             {"camera_id": 7, "stream": "main", "url": "rtsp://fake/refuse"},
         ]}  # fmt: skip
-        r = await http.put(f"{media.base}/internal/streams", headers=media.auth, json=body)
+        r = await http.put(f"{media.internal}/internal/streams", headers=media.auth, json=body)
         assert r.status == 200
         stream = media.server.hub.streams["7/main"]  # type: ignore[union-attr]
         async with http.ws_connect(media.ws_url(7)) as ws:
@@ -269,3 +277,126 @@ async def test_viewer_waiting_when_codec_turns_out_unsupported_is_told(media: Ru
             closing = await ws.receive(timeout=2)
             assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
             assert ws.close_code == 4415
+
+
+# --- the internal API: its own listener, on loopback only ------------------------------
+
+INTERNAL_CALLS = [
+    ("PUT", "/internal/streams"),
+    ("GET", "/internal/stats"),
+    ("POST", "/internal/revoke"),
+    ("GET", "/internal/sessions"),
+    ("GET", "/internal/keyframe/1/main"),
+]
+
+
+async def test_public_port_answers_404_for_the_internal_api_even_with_the_token(
+    media: Running,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        for method, path in INTERNAL_CALLS:
+            r = await http.request(
+                method, f"{media.base}{path}", headers=media.auth, json={"streams": []}
+            )
+            assert r.status == 404, (method, path, r.status)
+        assert set(media.server.defs) == {"1/main", "2/main", "3/main"}  # nothing replaced
+        # The internal listener answers them.
+        r = await http.get(f"{media.internal}/internal/keyframe/1/main", headers=media.auth)
+        assert r.status == 200 and r.headers["Content-Type"] == "video/mp4"
+
+
+async def test_internal_listener_is_bound_to_127_0_0_1_only() -> None:
+    server = MediaServer(secret=SECRET, opener=FakeOpener(), internal_port=0)
+    runner = web.AppRunner(server.app)
+    await runner.setup()
+    site = web.TCPSite(runner, "0.0.0.0", 0)  # the public port on every address
+    await site.start()
+    try:
+        public_port = runner.addresses[0][1]
+        assert server.internal_port not in (None, 0, public_port)
+        # 127.0.0.2 is a local address too: the public listener answers there,
+        # the internal one (bound to 127.0.0.1 alone) does not.
+        with socket.create_connection(("127.0.0.2", public_port), timeout=2):
+            pass
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.2", server.internal_port), timeout=2).close()
+        async with aiohttp.ClientSession() as http:
+            r = await http.get(
+                f"http://127.0.0.1:{server.internal_port}/internal/stats",
+                headers={"Authorization": f"Bearer {tickets.internal_api_token(SECRET)}"},
+            )
+            assert r.status == 200
+    finally:
+        await runner.cleanup()
+
+
+async def test_wrong_token_of_the_same_length_is_refused_in_constant_time(
+    media: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hmac
+
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    good = tickets.internal_api_token(SECRET)
+    wrong = ("0" if good[0] != "0" else "1") + good[1:]
+    async with aiohttp.ClientSession() as http:
+        for path in ("/internal/stats", "/internal/sessions", "/internal/keyframe/1/main"):
+            r = await http.get(
+                f"{media.internal}{path}", headers={"Authorization": f"Bearer {wrong}"}
+            )
+            assert r.status == 401, path
+        r = await http.put(
+            f"{media.internal}/internal/streams",
+            headers={"Authorization": f"Bearer {wrong}"},
+            json={"streams": []},
+        )
+        assert r.status == 401
+    assert set(media.server.defs) == {"1/main", "2/main", "3/main"}
+    ours = [(a, b) for a, b in compared if b.startswith(b"Bearer ")]
+    assert len(ours) == 4 and all(len(a) == len(b) for a, b in ours)
+
+
+async def test_stream_list_replaced_behind_the_control_plane_is_restored_at_the_next_poll(
+    media: Running,
+) -> None:
+    from vigie.base.settings import Settings
+    from vigie.control.media_directory import MediaDirectory
+    from vigie.storage.models import Camera
+
+    settings = Settings(
+        secret_key=SECRET, media_base_port=media.port,
+        media_internal_base_port=media.server.internal_port,
+    )  # fmt: skip
+    directory = MediaDirectory(settings)
+    cams = [
+        Camera(id=1, name="c1", commune_insee="59350", main_url="rtsp://fake/ok", enabled=True),
+        Camera(id=2, name="c2", commune_insee="59350", main_url="rtsp://fake/hevc", enabled=True),
+    ]
+
+    async def load() -> list[Camera]:
+        return cams
+
+    await directory.push(cams)
+    assert not await directory.poll(load)  # nothing changed: no push
+    # Someone with the token swaps the list, same count: camera 1 fed from
+    # camera 2's source, recording off.
+    async with aiohttp.ClientSession() as http:
+        r = await http.put(
+            f"{media.internal}/internal/streams", headers=media.auth,
+            json={"streams": [
+                {"camera_id": 1, "stream": "main", "url": "rtsp://fake/hevc", "record": False},
+                {"camera_id": 2, "stream": "main", "url": "rtsp://fake/hevc"},
+            ]},
+        )  # fmt: skip
+        assert r.status == 200
+    assert media.server.defs["1/main"].url == "rtsp://fake/hevc"
+    assert await directory.poll(load)  # the very next poll notices and pushes again
+    assert media.server.defs["1/main"].url == "rtsp://fake/ok"
+    assert media.server.defs["1/main"].record is True
+    assert not await directory.poll(load)  # settled

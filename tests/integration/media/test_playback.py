@@ -31,12 +31,20 @@ class Running:
     def __init__(self, server: MediaServer, port: int) -> None:
         self.server = server
         self.port = port
+        self.internal = f"http://127.0.0.1:{server.internal_port}"
         self.auth = {"Authorization": f"Bearer {tickets.internal_api_token(SECRET)}"}
 
-    def url(self, start: datetime, *, purpose: str = "playback", account: int = 1) -> str:
+    def url(
+        self,
+        start: datetime,
+        *,
+        purpose: str = "playback",
+        account: int = 1,
+        ranges: tuple[tuple[int, int], ...] | None = None,
+    ) -> str:
         _, token = tickets.issue(
             SECRET, camera_id=1, stream="main", account_id=account, commune="59350",
-            now_s=time.time(), ttl_s=30, purpose=purpose,
+            now_s=time.time(), ttl_s=30, purpose=purpose, ranges=ranges,
         )  # fmt: skip
         return (
             f"ws://127.0.0.1:{self.port}/playback/1/main?ticket={token}&start_ms={utc_to_ms(start)}"
@@ -48,7 +56,7 @@ async def media(tmp_path: Path) -> AsyncIterator[Running]:
     root = tmp_path / "recordings"
     record(root, 1, T0, 6)
     record(root, 1, T0 + timedelta(seconds=10), 4)  # a 4 s gap
-    server = MediaServer(secret=SECRET, recordings_dir=root)
+    server = MediaServer(secret=SECRET, recordings_dir=root, internal_port=0)
     runner = web.AppRunner(server.app)
     await runner.setup()
     sock = socket.socket()
@@ -125,6 +133,26 @@ async def test_fast_speed_sends_keyframes_only_and_reports_gap(media: Running) -
         await ws.close()
 
 
+async def test_a_ticket_limited_to_periods_plays_only_those(media: Running) -> None:
+    # The centre's ticket names the recorded periods it may see (here 1.5 s to 3.5 s):
+    # playback starts at the first keyframe inside, stops outside, seeks stay inside.
+    allowed = ((utc_to_ms(T0 + timedelta(seconds=1.5)), utc_to_ms(T0 + timedelta(seconds=3.5))),)
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(media.url(T0, ranges=allowed))
+        controls, binary = await collect(ws, 3.0)
+        assert controls[0]["type"] == "init"
+        assert controls[0]["origin_ms"] == utc_to_ms(T0 + timedelta(seconds=2))  # keyframe
+        assert controls[-1]["type"] == "end"
+        times = decode(binary)
+        assert 30 <= len(times) <= 38 and max(times) < 1.5
+        await ws.send_str(
+            json.dumps({"type": "seek", "at_ms": utc_to_ms(T0 + timedelta(seconds=11))})
+        )
+        controls, binary = await collect(ws, 1.0)
+        assert [c["type"] for c in controls] == ["end"] and binary == []
+        await ws.close()
+
+
 async def test_pause_and_step(media: Running) -> None:
     async with aiohttp.ClientSession() as http:
         ws = await http.ws_connect(media.url(T0))
@@ -148,7 +176,7 @@ async def test_live_ticket_refused_and_revocation_closes(media: Running) -> None
         await collect(ws, 0.2)
         t0 = time.monotonic()
         r = await http.post(
-            f"http://127.0.0.1:{media.port}/internal/revoke", headers=media.auth,
+            f"{media.internal}/internal/revoke", headers=media.auth,
             json={"account_ids": [7]},
         )  # fmt: skip
         assert (await r.json())["closed"] == 1

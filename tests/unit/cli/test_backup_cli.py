@@ -283,3 +283,80 @@ def test_dated_backups_keep_the_newest(
     assert left == ["20261122T023000Z", "20261127T200000Z", "keep-me"]
     newest = parent / left[1]
     assert (newest / "backup.json").is_file() and "supprimée" in capsys.readouterr().out
+
+
+def test_backup_leaves_out_the_demo_secret(centre: tuple[Path, int], tmp_path: Path) -> None:
+    """The secret key is never in a backup, the demo's own one neither."""
+    from vigie.cli.demo import DEMO_SECRET_FILE
+
+    src, _cam = centre
+    (src / DEMO_SECRET_FILE).write_text("d" * 64 + "\n")
+    bdir = tmp_path / "backups" / "b1"
+    assert main(["backup", str(bdir)]) == 0
+    names = {e["name"] for e in json.loads((bdir / "backup.json").read_text())["backup"]["files"]}
+    assert "data/keys/export_ed25519.pem" in names
+    assert not any(DEMO_SECRET_FILE in n for n in names), names
+
+
+def _camera_secrets(data_dir: Path) -> list[tuple[str, str | None, object]]:
+    from vigie.domain.cameras import CameraSecrets
+    from vigie.domain.secretbox import SecretBox
+    from vigie.storage.models import Camera
+
+    box = SecretBox.for_camera_secrets(TEST_SECRET)
+    with session_scope(_factory(data_dir)) as db:
+        return [
+            (c.main_url, c.username, CameraSecrets.open(box, c.secrets_sealed).password)
+            for c in db.scalars(select(Camera).order_by(Camera.id))
+        ]
+
+
+@pytest.mark.parametrize("schema", ["head", "0007_privacy_masks"])
+def test_camera_secrets_survive_backup_and_restore_never_in_clear(
+    schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key that seals them is derived from VIGIE_SECRET_KEY, which a backup
+    never holds and a restore must share; a backup from before the sealing
+    (schema 0007, clear passwords) is sealed when restored."""
+    from sqlalchemy import text
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _use(monkeypatch, src)
+    monkeypatch.setitem(CLOCK, "now", SimulatedClock(T0))
+    url = f"sqlite:///{src / 'vigie.db'}"
+    upgrade(url, schema, secret_key=TEST_SECRET)
+    assert main(["db", "load-communes"]) == 0
+    engine = make_engine(url)
+    with engine.begin() as c:
+        if schema == "head":
+            from vigie.domain.cameras import CameraSecrets
+            from vigie.domain.secretbox import SecretBox
+
+            sealed = CameraSecrets("Backup-Pass-1").seal(SecretBox.for_camera_secrets(TEST_SECRET))
+            column, value = "secrets_sealed", sealed
+        else:
+            column, value = "password", "Backup-Pass-1"
+        c.execute(
+            text(
+                f"INSERT INTO cameras (name, commune_insee, main_url, username, {column}, kind, "
+                "description, enabled, privacy_masks, created_at, updated_at) VALUES ('c', "
+                "'59350', 'rtsp://192.0.2.1/m', 'u', :v, 'fixed', '', 1, '[]', '2026-01-01', "
+                "'2026-01-01')"
+            ),
+            {"v": value},
+        )
+    engine.dispose()
+    bdir = tmp_path / "b"
+    assert main(["backup", str(bdir)]) == 0
+    clear_in_backup = any(
+        b"Backup-Pass-1" in p.read_bytes() for p in bdir.rglob("*") if p.is_file()
+    )
+    assert clear_in_backup == (schema != "head")  # an old backup holds what the old DB held
+    dst = tmp_path / "restored"
+    _use(monkeypatch, dst)
+    assert main(["restore", str(bdir)]) == 0
+    assert _camera_secrets(dst) == [("rtsp://192.0.2.1/m", "u", "Backup-Pass-1")]
+    with session_scope(_factory(dst)) as db:
+        rows = repr(db.execute(text("SELECT * FROM cameras")).all())
+    assert "Backup-Pass-1" not in rows

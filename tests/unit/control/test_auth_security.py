@@ -27,7 +27,7 @@ def actions(factory: sessionmaker[Session]) -> list[str]:
 
 
 def test_lockout_after_repeated_failures(
-    api: ApiClient, session_factory: sessionmaker[Session]
+    api: ApiClient, session_factory: sessionmaker[Session], clock: SimulatedClock
 ) -> None:
     make_account(session_factory, "op", roles.CMSU_OPERATOR)
     for _ in range(5):
@@ -35,17 +35,109 @@ def test_lockout_after_repeated_failures(
             api.post("/api/auth/login", json={"username": "op", "password": "wrong"}).status_code
             == 401
         )
-    # Locked: even the right password is refused, with the same message.
+    # Locked for this address: even the right password is refused, with the same message.
     r = api.post("/api/auth/login", json={"username": "op", "password": PW})
     assert r.status_code == 401
     assert "verrouillé" in r.json()["error"]["message"]
-    with session_scope(session_factory) as s:
-        account = s.scalar(select(Account).where(Account.username == "op"))
-        assert account is not None and account.locked_until is not None
-        account.locked_until = None  # the lockout elapsed
+    clock.advance(14 * 60)
+    assert api.post("/api/auth/login", json={"username": "op", "password": PW}).status_code == 401
+    clock.advance(60)  # the lockout (15 min) elapsed
     assert api.post("/api/auth/login", json={"username": "op", "password": PW}).status_code == 200
     log = actions(session_factory)
-    assert log.count("sign_in_failed") == 6 and log[-1] == "sign_in"
+    assert log.count("sign_in_failed") == 7 and log[-1] == "sign_in"
+
+
+def _from(app: object, address: str) -> ApiClient:
+    return ApiClient(app, client=(address, 50000))  # type: ignore[arg-type]
+
+
+def _login(c: ApiClient, password: str) -> int:
+    return c.post("/api/auth/login", json={"username": "op", "password": password}).status_code
+
+
+def test_an_attacker_from_one_address_cannot_lock_the_user_out_from_another(
+    settings: Settings, session_factory: sessionmaker[Session], clock: SimulatedClock
+) -> None:
+    make_account(session_factory, "op", roles.CMSU_OPERATOR)
+    app = create_app(settings, sessions=session_factory, background=False, clock=clock)
+    with _from(app, "203.0.113.9") as attacker, _from(app, "198.51.100.7") as user:
+        assert [_login(attacker, "wrong") for _ in range(5)] == [401] * 5
+        assert _login(attacker, PW) == 401  # this address: locked out of the account
+        # The account as a whole only backs off for a moment (1 s after 5 failures).
+        assert _login(user, PW) == 401
+        clock.advance(1)
+        assert _login(user, PW) == 200
+        assert _login(attacker, PW) == 401  # still locked there, for 15 minutes
+        clock.advance(15 * 60)
+        assert _login(attacker, PW) == 200
+
+
+def test_account_back_off_grows_but_stays_short(
+    settings: Settings, session_factory: sessionmaker[Session], clock: SimulatedClock
+) -> None:
+    """Failures spread over many addresses (none reaches its own lockout): each
+    failure past the fifth doubles the account's pause, up to login_backoff_max_s."""
+    account_id = make_account(session_factory, "op", roles.CMSU_OPERATOR)
+    app = create_app(settings, sessions=session_factory, background=False, clock=clock)
+
+    def pause_s() -> float:
+        with session_scope(session_factory) as s:
+            account = s.get(Account, account_id)
+            assert account is not None
+            if account.locked_until is None:
+                return 0.0
+            return (account.locked_until - clock.now()).total_seconds()
+
+    pauses = []
+    for i in range(12):
+        with _from(app, f"192.0.2.{i + 1}") as c:
+            assert _login(c, "wrong") == 401
+            pauses.append(pause_s())
+            if pauses[-1]:  # while the account pauses, attempts are refused and not counted
+                assert _login(c, "wrong") == 401
+                assert pause_s() == pauses[-1]
+        clock.advance(pauses[-1])
+    assert pauses == [0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60]
+    with _from(app, "192.0.2.200") as user:
+        assert _login(user, PW) == 200
+    assert pause_s() == 0
+
+
+def test_unknown_and_known_accounts_cost_the_same_password_hash(
+    api: ApiClient, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch,
+    clock: SimulatedClock,
+) -> None:  # fmt: skip
+    """No account enumeration by timing: every refused sign-in runs one argon2 verification."""
+    from argon2 import PasswordHasher
+
+    calls: list[str] = []
+    real = PasswordHasher.verify
+
+    def counting(self: PasswordHasher, hash: str | bytes, password: str | bytes) -> bool:
+        calls.append(str(password))
+        return real(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting)
+    make_account(session_factory, "op", roles.CMSU_OPERATOR)
+    make_account(session_factory, "gone", roles.CMSU_OPERATOR)
+    with session_scope(session_factory) as s:
+        gone = s.scalar(select(Account).where(Account.username == "gone"))
+        assert gone is not None
+        gone.is_active = False
+
+    def hashes_for(username: str, password: str = "wrong") -> int:
+        before = len(calls)
+        r = api.post("/api/auth/login", json={"username": username, "password": password})
+        assert r.status_code == 401
+        return len(calls) - before
+
+    assert hashes_for("nobody") == 1  # unknown account: a dummy hash is verified
+    assert hashes_for("op") == 1  # wrong password
+    assert hashes_for("gone", PW) == 1  # disabled account
+    for _ in range(4):
+        hashes_for("op")
+    assert hashes_for("op", PW) == 1  # locked account
+    assert hashes_for("nobody") == 1
 
 
 def test_throttling_per_client(api: ApiClient) -> None:

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 from vigie.base.settings import Settings
 from vigie.control.media_directory import MediaDirectory
+from vigie.domain.cameras import CameraSecrets
+from vigie.domain.secretbox import SecretBox
 from vigie.storage.models import Camera
 
 SECRET = "d" * 40
+SEALED = CameraSecrets("p@ss").seal(SecretBox.for_camera_secrets(SECRET))
 
 
 def cams(n: int) -> list[Camera]:
     return [
         Camera(id=i, name=f"c{i}", commune_insee="59350", main_url=f"rtsp://h/{i}/m",
                sub_url=f"rtsp://h/{i}/s", username="u" if i == 1 else None,
-               password="p@ss" if i == 1 else None, enabled=i != 3)
+               secrets_sealed=SEALED if i == 1 else None, enabled=i != 3)
         for i in range(1, n + 1)
     ]  # fmt: skip
 

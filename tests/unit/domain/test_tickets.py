@@ -45,3 +45,20 @@ def test_other_secret_is_refused() -> None:
 
 def test_each_ticket_has_a_unique_id() -> None:
     assert len({issue()[0].jti for _ in range(100)}) == 100
+
+
+def test_a_ticket_carries_its_purpose() -> None:
+    from vigie.domain.signing import derive_key, sign
+
+    ticket, token = tickets.issue(
+        SECRET, camera_id=7, stream="main", account_id=3, commune="59350", now_s=1000.0,
+        ttl_s=30.0, purpose="playback", ranges=((1, 2), (5, 9)),
+    )  # fmt: skip
+    back = tickets.check(SECRET, token, now_s=1001.0)
+    assert back == ticket and back.purpose == "playback" and back.ranges == ((1, 2), (5, 9))
+    key = derive_key(SECRET, tickets.PURPOSE)
+    body = {"jti": "j", "camera_id": 7, "stream": "main", "account_id": 3, "commune": "59350",
+            "iat": 1000.0, "exp": 1030.0}  # fmt: skip
+    for bad in ({}, {"purpose": "export"}, {"purpose": "live", "ranges": [[1]]}):
+        with pytest.raises(Unauthenticated):
+            tickets.check(SECRET, sign(body | bad, key), now_s=1001.0)

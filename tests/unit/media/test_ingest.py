@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import errno
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -87,6 +88,41 @@ def test_worker_reports_and_retries_then_stops() -> None:
     w.stop()
     w.join(2)
     assert not w.alive
+
+
+class EchoingOpener:
+    """Fails with the URL in the error, as libavformat does."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def open(self, url: str) -> object:
+        self.calls += 1
+        raise RuntimeError(f"{url}: Server returned 401 Unauthorized")
+
+
+def test_ingest_log_lines_and_stats_carry_no_credentials(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = "rtsp://cam:Pa@ss-Leak-1@192.0.2.9/x?channel=1&user=admin&password=Qs-Leak-2"
+    opener = EchoingOpener()
+    w = StreamWorker(
+        "1/main", url, opener=opener, sink=Sink(),  # type: ignore[arg-type]
+        backoff_base_s=0.05, backoff_cap_s=0.1,
+    )  # fmt: skip
+    with caplog.at_level(logging.DEBUG, logger="vigie.media"):
+        w.start()
+        deadline = time.monotonic() + 3
+        while opener.calls < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        w.stop()
+        w.join(2)
+    snap = w.stats.snapshot(time.monotonic())
+    assert snap["error_code"] == "unauthorized"
+    assert "192.0.2.9/x?channel=1" in caplog.text
+    for text in (caplog.text, repr(snap)):
+        for secret in ("ss-Leak-1", "Qs-Leak-2", "user=admin"):
+            assert secret not in text
 
 
 class TwoSessions:

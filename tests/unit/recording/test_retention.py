@@ -105,6 +105,7 @@ def test_hold_keeps_footage_until_released(db_session: Session, tmp_path: Path) 
         procedure_number="2026/00042", officer="Lt Durand", service="SLPJ Lille",
         legal_basis="art. 77-1 CPP", camera_ids=[cam.id], start=start,
         end=start + timedelta(minutes=3), reason="Enquête préliminaire vol",
+        check_camera=lambda *_: None,
     )  # fmt: skip
     clock.advance(40 * 86400)
     rep = purge(db_session, tmp_path, clock)
@@ -116,6 +117,7 @@ def test_hold_keeps_footage_until_released(db_session: Session, tmp_path: Path) 
         actor="opj",
         actor_account_id=None,
         reason="Classement sans suite",
+        in_scope=lambda _: True,
     )
     assert purge(db_session, tmp_path, clock).destroyed == 1
     actions = [a.action for a in db_session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
@@ -168,7 +170,7 @@ def test_requisition_needs_reason_and_procedure(db_session: Session) -> None:
     t0 = datetime(2026, 6, 1, tzinfo=UTC)
     base = dict(
         now=t0, actor="a", actor_account_id=None, officer="o", service="s", legal_basis="b",
-        camera_ids=[cam.id], start=t0, end=t0 + timedelta(hours=1),
+        camera_ids=[cam.id], start=t0, end=t0 + timedelta(hours=1), check_camera=lambda *_: None,
     )  # fmt: skip
     with pytest.raises(InvalidArgument):
         create_requisition(db_session, procedure_number="", reason="motif ok", **base)  # type: ignore[arg-type]

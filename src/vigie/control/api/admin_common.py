@@ -17,9 +17,8 @@ from vigie.domain import roles
 
 MANAGER_ROLES = (roles.PROJECT_TEAM, roles.METRO_ADMIN)
 Manager = Annotated[Principal, Depends(require_roles(*MANAGER_ROLES))]
-ManagerOrCommune = Annotated[
-    Principal, Depends(require_roles(*MANAGER_ROLES, roles.COMMUNE_AUTHORITY))
-]
+MANAGER_OR_COMMUNE_ROLES = (*MANAGER_ROLES, roles.COMMUNE_AUTHORITY)
+ManagerOrCommune = Annotated[Principal, Depends(require_roles(*MANAGER_OR_COMMUNE_ROLES))]
 CommuneAuthority = Annotated[Principal, Depends(require_roles(roles.COMMUNE_AUTHORITY))]
 
 

@@ -18,6 +18,7 @@ from vigie.base.i18n import t
 from vigie.control.api.admin_common import Manager, ManagerOrCommune, check_commune
 from vigie.control.deps import DbSession
 from vigie.control.schemas import QueryId, attachment, errors, file_response
+from vigie.control.security_headers import CSP, content_security_policy, style_hashes
 from vigie.storage.db import session_clock
 
 router = APIRouter(prefix="/api/admin/reports", tags=["admin: reports"], responses=errors(401, 403))
@@ -38,8 +39,10 @@ def _data(
 
 
 async def _out(html: str, fmt: str, filename: str) -> Response:
-    if fmt == "html":
-        return HTMLResponse(html)
+    if fmt == "html":  # a self-contained document: its inline style sheet allowed by hash
+        return HTMLResponse(
+            html, headers={CSP: content_security_policy(style_hashes=style_hashes(html))}
+        )
     if fmt != "pdf":
         raise InvalidArgument(t("admin.report.format"), field="format")
     pdf = await asyncio.to_thread(reports.render_pdf, html)  # never block the event loop

@@ -3,13 +3,14 @@
 Sessions live server-side (``user_sessions``); the cookie carries a random
 token (HttpOnly, SameSite=Strict, Secure behind TLS) and a fresh one is made
 at every sign-in, so a planted cookie is never adopted (no fixation). Failed
-sign-ins lock the account for a while and are throttled per client address.
+sign-ins lock the account for the address that failed, pause it briefly for
+every address, and are throttled per client address (``login_guard``); every
+refused sign-in costs one password hash, known account or not.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict, deque
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
@@ -28,6 +29,8 @@ from vigie.control.deps import (
     get_settings,
     token_hash,
 )
+from vigie.control.login_guard import IP_WINDOW_S, LoginGuard
+from vigie.control.navigation import features_for
 from vigie.control.passwords import verify_password
 from vigie.control.schemas import LoginIn, MeOut, PathId, errors
 from vigie.domain import roles, totp
@@ -37,32 +40,13 @@ from vigie.storage.models import Account, ApiToken, UserSession
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], responses=errors(401, 403))
 
-IP_WINDOW_S = 300.0
-IP_MAX_FAILURES = 20
 
-
-class IpThrottle:
-    """Failed sign-ins per client address over a sliding window (in memory)."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def blocked(self, ip: str, now: float) -> bool:
-        q = self._failures[ip]
-        while q and q[0] < now - IP_WINDOW_S:
-            q.popleft()
-        return len(q) >= IP_MAX_FAILURES
-
-    def fail(self, ip: str, now: float) -> None:
-        self._failures[ip].append(now)
-
-
-def _throttle(request: Request) -> IpThrottle:
-    th = getattr(request.app.state, "login_throttle", None)
-    if th is None:
-        th = request.app.state.login_throttle = IpThrottle()
-    assert isinstance(th, IpThrottle)
-    return th
+def _guard(request: Request) -> LoginGuard:
+    guard = getattr(request.app.state, "login_guard", None)
+    if guard is None:
+        guard = request.app.state.login_guard = LoginGuard(get_settings(request))
+    assert isinstance(guard, LoginGuard)
+    return guard
 
 
 def _client(request: Request) -> str:
@@ -84,6 +68,7 @@ def _me(account: Account, session: UserSession | None, request: Request) -> MeOu
         mfa=bool(session and session.mfa),
         totp_enabled=account.totp_enabled,
         totp_enrolment_required=needs,
+        may=features_for(account.role, settings, mfa=bool(session and session.mfa)),
     )
 
 
@@ -91,22 +76,22 @@ def _me(account: Account, session: UserSession | None, request: Request) -> MeOu
 def login(body: LoginIn, request: Request, response: Response, db: DbSession) -> MeOut:
     settings = get_settings(request)
     now = session_now(db)
+    now_s = session_clock(db).monotonic()
     ip = _client(request)
-    throttle = _throttle(request)
-    if throttle.blocked(ip, session_clock(db).monotonic()):
+    guard = _guard(request)
+    if guard.throttle.blocked(ip, now_s):
         audit.append(db, at=now, action="sign_in_throttled", actor=body.username,
                      details={"client": ip})  # fmt: skip
         db.commit()
         raise ResourceExhausted(t("auth.throttled", minutes=int(IP_WINDOW_S // 60)))
     account = db.scalar(select(Account).where(Account.username == body.username))
+    # Always one hash, whatever follows: the answer's timing tells nothing.
+    password_ok = verify_password(account.password_hash if account else None, body.password)
 
     def fail(reason: str) -> Unauthenticated:
-        throttle.fail(ip, session_clock(db).monotonic())
+        guard.throttle.fail(ip, now_s)
         if account is not None and reason in ("password", "totp"):
-            account.failed_logins += 1
-            if account.failed_logins >= settings.login_max_failures:
-                account.locked_until = now + timedelta(seconds=settings.login_lockout_s)
-                account.failed_logins = 0
+            guard.failed(account, ip, now=now, now_s=now_s)
         audit.append(
             db, at=now, action="sign_in_failed", actor=body.username,
             actor_account_id=account.id if account else None,
@@ -117,9 +102,9 @@ def login(body: LoginIn, request: Request, response: Response, db: DbSession) ->
 
     if account is None:
         raise fail("unknown_account")
-    if account.locked_until is not None and account.locked_until > now:
+    if guard.account_locked(account, ip, now=now, now_s=now_s):
         raise fail("locked")
-    if not verify_password(account.password_hash, body.password):
+    if not password_ok:
         raise fail("password")
     if not account.is_active:
         raise fail("disabled")
@@ -135,8 +120,7 @@ def login(body: LoginIn, request: Request, response: Response, db: DbSession) ->
             raise fail("totp")
         account.totp_last_step = step
         mfa = True
-    account.failed_logins = 0
-    account.locked_until = None
+    guard.succeeded(account, ip)
     token = secrets.token_urlsafe(32)
     session = UserSession(
         token_hash=token_hash(token),

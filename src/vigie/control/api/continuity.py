@@ -46,7 +46,8 @@ router = APIRouter(tags=["continuity"], responses=errors(401, 403))
 
 CENTRE_ROLES = (roles.METRO_ADMIN, roles.CMSU_OPERATOR, roles.CMSU_SUPERVISOR)
 COMMUNE_ROLES = (roles.COMMUNE_AUTHORITY, roles.COMMUNE_OPERATOR)
-Supervisor = Annotated[Principal, Depends(require_roles(*CENTRE_ROLES, *COMMUNE_ROLES))]
+SUPERVISOR_ROLES = (*CENTRE_ROLES, *COMMUNE_ROLES)  # the alarm queue, coverage, settings
+Supervisor = Annotated[Principal, Depends(require_roles(*SUPERVISOR_ROLES))]
 Admin = Annotated[Principal, Depends(require_roles(roles.METRO_ADMIN))]
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from vigie.base.errors import NotFound
 from vigie.base.i18n import t
-from vigie.base.redact import redact_url
+from vigie.base.redact import redact_url, strip_credentials
 from vigie.control import cameras as service
 from vigie.control.access import AccessPolicy
 from vigie.control.auditing import record
@@ -132,9 +132,20 @@ def get_camera(
 
 
 def _audit_config(
-    db: DbSession, p: Principal, action: str, camera: Camera, changes: dict[str, Any]
+    db: DbSession, p: Principal, action: str, camera: Camera, body: CameraIn | CameraPatch | None
 ) -> None:
+    """Audit a configuration change with the values as stored (credential-free URLs);
+    credentials only as the fact that they were given."""
     db.flush()
+    changes: dict[str, Any] = {}
+    if body is not None:
+        given = (
+            body.model_fields_set if isinstance(body, CameraPatch) else set(type(body).model_fields)
+        )
+        changes = {k: getattr(camera, k) for k in sorted(given - {"username", "password"})}
+        urls = [u for u in (body.main_url, body.sub_url) if u]
+        if given & {"username", "password"} or any(strip_credentials(u)[1] for u in urls):
+            changes["credentials"] = "given"
     record(db, p, action, camera.commune_insee, f"camera:{camera.id}",
            changes={k: redact_url(str(v)) for k, v in changes.items()})  # fmt: skip
 
@@ -143,8 +154,9 @@ def _audit_config(
 async def create_camera(
     body: CameraIn, request: Request, p: CameraAdmin, db: DbSession
 ) -> CameraOut:
-    camera = service.create_camera(db=db, data=body)
-    _audit_config(db, p, "camera_created", camera, body.model_dump(exclude={"password"}))
+    box = service.secret_box(get_settings(request))
+    camera = service.create_camera(db=db, data=body, box=box)
+    _audit_config(db, p, "camera_created", camera, body)
     db.commit()
     await request.app.state.sync_media()
     return service.to_out(camera, _status(request, camera))
@@ -154,9 +166,9 @@ async def create_camera(
 async def update_camera(
     camera_id: PathId, body: CameraPatch, request: Request, p: CameraAdmin, db: DbSession
 ) -> CameraOut:
-    camera = service.update_camera(db=db, camera_id=camera_id, patch=body)
-    changed = body.model_dump(exclude_unset=True, exclude={"password"})
-    _audit_config(db, p, "camera_updated", camera, changed)
+    box = service.secret_box(get_settings(request))
+    camera = service.update_camera(db=db, camera_id=camera_id, patch=body, box=box)
+    _audit_config(db, p, "camera_updated", camera, body)
     db.commit()
     await request.app.state.sync_media()
     return service.to_out(camera, _status(request, camera))
@@ -165,7 +177,7 @@ async def update_camera(
 @router.delete("/cameras/{camera_id}", status_code=204, responses=errors(404))
 async def delete_camera(camera_id: PathId, request: Request, p: CameraAdmin, db: DbSession) -> None:
     camera = service.get_camera(db=db, camera_id=camera_id)
-    _audit_config(db, p, "camera_deleted", camera, {})
+    _audit_config(db, p, "camera_deleted", camera, None)
     db.delete(camera)
     db.commit()
     await request.app.state.sync_media()

@@ -28,6 +28,7 @@ from vigie.storage.models import AccountCommune, Camera
 router = APIRouter(prefix="/api", tags=["masks"], responses=errors(401, 403))
 
 CENTRE_EDITORS = (roles.METRO_ADMIN, roles.CMSU_SUPERVISOR)
+EDITOR_ROLES = (*CENTRE_EDITORS, roles.COMMUNE_AUTHORITY)  # the mayor: its commune's cameras
 
 
 class MasksIn(Strict):

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigie.base.clock import require_utc
 from vigie.base.errors import InvalidArgument, NotFound
 from vigie.base.i18n import t
 from vigie.control.auditing import record
+from vigie.control.authority import HOLD_ROLES
 from vigie.control.deps import CurrentPrincipal, DbSession, Principal, get_settings, require_roles
 from vigie.control.export_jobs import ExportJobs
 from vigie.control.schemas import (
@@ -31,17 +31,19 @@ from vigie.control.schemas import (
     errors,
     file_response,
 )
+from vigie.control.scope import RecordScope, RequisitionView
 from vigie.domain import roles, tickets
+from vigie.domain.schedule import intersect
 from vigie.recording import holds, index
 from vigie.recording.export import VIDEO_NAME, check_request, export_range
 from vigie.recording.manifest import MANIFEST_NAME
-from vigie.recording.models import Requisition, Transmission
+from vigie.recording.models import Transmission
 from vigie.recording.retention import recording_conditions
 from vigie.storage.db import session_now
 
 router = APIRouter(prefix="/api", tags=["recording"], responses=errors(401, 403))
 
-HOLD_ROLES = (roles.REQUISITION_OFFICER, roles.CMSU_SUPERVISOR, roles.COMMUNE_AUTHORITY)
+PLAYBACK_HORIZON_DAYS = 31  # recordings are kept 30 days at most (CSI L252-5), unless held
 Holder = Annotated[Principal, Depends(require_roles(*HOLD_ROLES))]
 Supervisor = Annotated[Principal, Depends(require_roles(roles.CMSU_SUPERVISOR, roles.METRO_ADMIN))]
 
@@ -50,8 +52,27 @@ def _root(request: Request) -> Path:
     return get_settings(request).data_dir / "recordings"
 
 
-def _policy_camera(request: Request, db: Any, principal: Principal, cid: int, purpose: str) -> Any:
-    return request.app.state.access_policy.camera_for_images(db, principal, cid, purpose)
+def _policy_camera(
+    request: Request,
+    db: Any,
+    principal: Principal,
+    cid: int,
+    purpose: str,
+    recorded: tuple[datetime, datetime] | None = None,
+) -> Any:
+    policy = request.app.state.access_policy
+    return policy.camera_for_images(db, principal, cid, purpose, recorded)
+
+
+def _scope(request: Request, db: Session, principal: Principal) -> RecordScope:
+    return RecordScope.of(db, principal, get_settings(request), session_now(db))
+
+
+def _clip(spans: list[index.Span], seen: list[tuple[datetime, datetime]] | None) -> list[Any]:
+    """Spans cut to the periods the caller may see (None: all)."""
+    if seen is None:
+        return [(s.start_utc, s.end_utc) for s in spans]
+    return intersect([(s.start_utc, s.end_utc) for s in spans], seen)
 
 
 @router.get(
@@ -65,12 +86,14 @@ def get_timeline(
     principal: CurrentPrincipal,
     db: DbSession,
 ) -> dict[str, Any]:
-    """Recorded spans and gaps in [start, end) (ISO 8601 with offset, e.g. ...Z)."""
-    _policy_camera(request, db, principal, camera_id, "playback")
+    """Recorded spans and gaps in [start, end) (ISO 8601 with offset, e.g. ...Z);
+    for the centre, only within the recorded periods it may see."""
+    camera = _policy_camera(request, db, principal, camera_id, "playback")
     tl = index.timeline(db, camera_id, start, end)
+    seen = request.app.state.access_policy.recorded_periods(db, principal, camera, start, end)
     return {
-        "spans": [{"start_utc": s.start_utc, "end_utc": s.end_utc} for s in tl.spans],
-        "gaps": [{"start_utc": g.start_utc, "end_utc": g.end_utc} for g in tl.gaps],
+        "spans": [{"start_utc": a, "end_utc": b} for a, b in _clip(tl.spans, seen)],
+        "gaps": [{"start_utc": a, "end_utc": b} for a, b in _clip(tl.gaps, seen)],
     }
 
 
@@ -91,16 +114,25 @@ def open_playback(
 
     The reason is required and written to the audit log with the instant.
     """
-    camera = _policy_camera(request, db, principal, camera_id, "playback")
+    _policy_camera(request, db, principal, camera_id, "playback")
     start = require_utc(body.start, "start")
     if len(body.reason.strip()) < holds.MIN_REASON_CHARS:
         raise InvalidArgument(t("recording.hold.reason_required"), field="reason")
+    instant = (start, start + timedelta(milliseconds=1))
+    camera = _policy_camera(request, db, principal, camera_id, "playback", instant)
     settings = get_settings(request)
     now = session_now(db)
+    # The centre's ticket carries the periods it may play (the media process
+    # sends nothing outside): within the longest retention, or from ``start``.
+    lo = min(start, now - timedelta(days=PLAYBACK_HORIZON_DAYS))
+    seen = request.app.state.access_policy.recorded_periods(db, principal, camera, lo, now)
+    ranges = (
+        None if seen is None else tuple((index.utc_to_ms(a), index.utc_to_ms(b)) for a, b in seen)
+    )
     ticket, token = tickets.issue(
         settings.secret_key, camera_id=camera.id, stream="main", account_id=principal.account_id,
         commune=camera.commune_insee, now_s=now.timestamp(), ttl_s=settings.ticket_ttl_s,
-        purpose="playback",
+        purpose="playback", ranges=ranges,
     )  # fmt: skip
     record(
         db, principal, "playback_start", camera.commune_insee, f"camera:{camera.id}",
@@ -130,14 +162,16 @@ class ReleaseIn(BaseModel):
     reason: str
 
 
-def _req_out(r: Requisition) -> dict[str, Any]:
+def _req_out(v: RequisitionView) -> dict[str, Any]:
+    r = v.requisition
     return {
         "id": r.id,
         "procedure_number": r.procedure_number,
         "officer": r.officer,
         "service": r.service,
         "legal_basis": r.legal_basis,
-        "camera_ids": r.camera_ids,
+        "camera_ids": v.camera_ids,
+        "other_communes": v.other_communes,
         "start_utc": r.start_utc,
         "end_utc": r.end_utc,
         "status": r.status,
@@ -147,34 +181,39 @@ def _req_out(r: Requisition) -> dict[str, Any]:
 
 
 @router.get("/requisitions", response_model=list[RequisitionOut])
-def list_requisitions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
-    return [_req_out(r) for r in db.scalars(select(Requisition).order_by(Requisition.id.desc()))]
+def list_requisitions(request: Request, p: Holder, db: DbSession) -> list[dict[str, Any]]:
+    """The requisitions naming cameras in the caller's scope (docs/design/authority.md)."""
+    return [_req_out(v) for v in _scope(request, db, p).requisitions()]
 
 
 @router.post("/requisitions", response_model=RequisitionOut, status_code=201, responses=errors(404))
-def create_requisition(body: RequisitionIn, principal: Holder, db: DbSession) -> dict[str, Any]:
+def create_requisition(
+    body: RequisitionIn, request: Request, principal: Holder, db: DbSession
+) -> dict[str, Any]:
+    scope = _scope(request, db, principal)
     req = holds.create_requisition(
         db, now=session_now(db), actor=principal.username, actor_account_id=principal.account_id,
         procedure_number=body.procedure_number, officer=body.officer, service=body.service,
         legal_basis=body.legal_basis, camera_ids=body.camera_ids, start=body.start,
-        end=body.end, reason=body.reason,
+        end=body.end, reason=body.reason, check_camera=scope.check_hold_camera,
     )  # fmt: skip
     db.commit()
-    return _req_out(req)
+    return _req_out(RequisitionView(req, req.camera_ids, False))
 
 
 @router.post(
     "/requisitions/{requisition_id}/release", response_model=RequisitionOut, responses=errors(404)
 )
 def release_requisition(
-    requisition_id: PathId, body: ReleaseIn, principal: Holder, db: DbSession
+    requisition_id: PathId, body: ReleaseIn, request: Request, principal: Holder, db: DbSession
 ) -> dict[str, Any]:
+    scope = _scope(request, db, principal)
     req = holds.release_requisition(
         db, requisition_id, now=session_now(db), actor=principal.username,
-        actor_account_id=principal.account_id, reason=body.reason,
+        actor_account_id=principal.account_id, reason=body.reason, in_scope=scope.whole,
     )  # fmt: skip
     db.commit()
-    return _req_out(req)
+    return _req_out(RequisitionView(req, req.camera_ids, False))
 
 
 class ExportIn(BaseModel):
@@ -199,6 +238,9 @@ def create_export(
     202 with the job to poll at ``GET /api/exports/jobs/{job_id}``."""
     _policy_camera(request, db, principal, camera_id, "export")
     start, end = check_request(body.start, body.end, body.reason)
+    _policy_camera(request, db, principal, camera_id, "export", (start, end))
+    if body.requisition_id is not None:
+        _scope(request, db, principal).requisition_for_export(body.requisition_id, camera_id)
     settings = get_settings(request)
     now = session_now(db)
     out = settings.data_dir / "exports" / f"{camera_id}-{now:%Y%m%dT%H%M%S%fZ}"
@@ -237,7 +279,8 @@ def _files(tr: Transmission) -> list[str]:
 
 
 @router.get("/transmissions", response_model=list[TransmissionOut])
-def list_transmissions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
+def list_transmissions(request: Request, p: Holder, db: DbSession) -> list[dict[str, Any]]:
+    """Exports of footage the caller may see (docs/design/authority.md)."""
     return [
         {
             "id": t.id,
@@ -252,7 +295,7 @@ def list_transmissions(_p: Holder, db: DbSession) -> list[dict[str, Any]]:
             "manifest_sha256": t.manifest_sha256,
             "files": _files(t),
         }
-        for t in db.scalars(select(Transmission).order_by(Transmission.id.desc()))
+        for t in _scope(request, db, p).transmissions()
     ]
 
 
@@ -266,9 +309,7 @@ def download_export_file(
 ) -> FileResponse:
     """The exported video or its signed manifest, for handing over. Same rule as
     exporting (the camera's authority, purpose ``export``); each download is logged."""
-    tr = db.get(Transmission, transmission_id)
-    if tr is None:
-        raise NotFound(t("recording.transmission.not_found", id=transmission_id))
+    tr = _scope(request, db, principal).transmission(transmission_id)
     camera = _policy_camera(request, db, principal, tr.camera_id, "export")
     if name not in (VIDEO_NAME, MANIFEST_NAME):
         raise NotFound(t("recording.transmission.no_file", name=name))

@@ -15,6 +15,7 @@ let current = null;   // the camera's masks as the API gave them last
 let masks = [];       // the zones being edited ({label, points})
 let pending = [];     // the points of the zone being drawn
 let loadSeq = 0;      // the camera shown (a late answer for another is dropped)
+let mayPicture = false;  // the account may see snapshots (else the neutral frame)
 
 function say(el, text, ok = false) {
   el.textContent = text;
@@ -186,7 +187,8 @@ async function loadCamera() {
   }
   if (seq !== loadSeq) return;
   show(got);
-  loadPicture(id, seq);
+  if (mayPicture) loadPicture(id, seq);  // the same rule as the ticket route (/api/auth/me)
+  else noPicture();
 }
 
 function show(got) {
@@ -223,6 +225,7 @@ async function main() {
   T = await (await fetch("/api/i18n")).json();
   const me = await api("/api/auth/me");
   csrf = me.csrf;
+  mayPicture = (me.may || []).includes("snapshot");
   $("#whoami").textContent = me.display_name || me.username;
   cameras = await api("/api/cameras");
   const sel = $("#mk-camera");

@@ -84,7 +84,10 @@ async function refresh() {
       t(`requisition.status.${r.status}`)];
     for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
     const td = document.createElement("td");
-    if (r.status === "active") {
+    if (r.other_communes) {
+      // It holds other communes' cameras too: only someone acting for all of them lifts it.
+      td.textContent = t("requisition.other_communes");
+    } else if (r.status === "active") {
       const b = document.createElement("button");
       b.type = "button"; b.textContent = t("requisition.release");
       b.addEventListener("click", async () => {
