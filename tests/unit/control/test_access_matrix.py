@@ -12,14 +12,10 @@ every wrong answer listed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import ApiClient
 from tests.unit.control.two_communes import (
@@ -32,8 +28,6 @@ from tests.unit.control.two_communes import (
     OUTSIDE,
     Clients,
     World,
-    build,
-    signed_in,
 )
 from vigie.base.clock import SimulatedClock
 
@@ -321,19 +315,6 @@ def global_checks() -> list[Check]:
 
 CHECKS = [*camera_checks("lille"), *camera_checks("lille_quiet"), *camera_checks("roubaix"),
           *global_checks()]  # fmt: skip
-
-
-@pytest.fixture
-def world(tmp_path: Path, session_factory: sessionmaker[Session]) -> World:
-    return build(session_factory, tmp_path / "exports")
-
-
-@pytest.fixture
-def clients(
-    tmp_path: Path, session_factory: sessionmaker[Session], world: World, clock: SimulatedClock
-) -> Iterator[Clients]:
-    with signed_in(tmp_path, session_factory, clock) as out:
-        yield out
 
 
 def test_every_role_in_two_communes_inside_and_outside_the_window(

@@ -4,12 +4,9 @@ findings 1, 4, 8 and 13)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,26 +21,11 @@ from tests.unit.control.two_communes import (
     ROUBAIX,
     Clients,
     World,
-    build,
     paris,
-    signed_in,
 )
 from vigie.base.clock import SimulatedClock
 from vigie.storage.db import session_scope
 from vigie.storage.models import AuditEntry
-
-
-@pytest.fixture
-def world(tmp_path: Path, session_factory: sessionmaker[Session]) -> World:
-    return build(session_factory, tmp_path / "exports")
-
-
-@pytest.fixture
-def clients(
-    tmp_path: Path, session_factory: sessionmaker[Session], world: World, clock: SimulatedClock
-) -> Iterator[Clients]:
-    with signed_in(tmp_path, session_factory, clock) as out:
-        yield out
 
 
 def hold(cams: list[int], footage: tuple[datetime, datetime] = NIGHT) -> dict[str, Any]:
