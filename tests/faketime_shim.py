@@ -1,24 +1,19 @@
-"""Imported by ``tests/conftest.py`` before any test runs."""
+"""Imported by ``tests/conftest.py`` before any test runs: under libfaketime, patch
+``time.sleep`` here and in every Python process the tests start
+(``tests/faketime_site/sitecustomize.py`` says why)."""
 
 from __future__ import annotations
 
 import os
-import select
-import time
+from pathlib import Path
 
-
-def _sleep_by_select(seconds: float) -> None:
-    """``time.sleep`` for runs under libfaketime (``make test`` runs the unit tests
-    so). Debian's libfaketime 0.9.10 with ``FAKETIME_DONT_FAKE_MONOTONIC`` mangles
-    ``clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)``, which Python 3.11's
-    ``time.sleep`` calls, into EINVAL (libfaketime issue #426); ``select`` with a
-    relative timeout is left alone. Only the test process is patched, never Vigie."""
-    if seconds < 0:
-        raise ValueError("sleep length must be non-negative")
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        select.select([], [], [], left)
-
+SITE = Path(__file__).resolve().parent / "faketime_site"
 
 if "faketime" in os.environ.get("LD_PRELOAD", ""):
-    time.sleep = _sleep_by_select
+    paths = [str(SITE), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sitecustomize", SITE / "sitecustomize.py")
+    assert spec is not None and spec.loader is not None
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))

@@ -30,7 +30,12 @@ def test_tidy():
 
 def inner_session(tmp_path: Path, code: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_inner.py").write_text(code)
-    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'src'}"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH")])
+        ),
+    }
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.processes",
          "test_inner.py"],

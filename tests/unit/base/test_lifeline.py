@@ -48,7 +48,10 @@ threading.Event().wait()
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": SRC}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])),
+    }
 
 
 @pytest.fixture

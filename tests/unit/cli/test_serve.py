@@ -38,7 +38,7 @@ def holder() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
 
 def serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full = {
-        **os.environ, "PYTHONPATH": SRC, "VIGIE_SECRET_KEY": SECRET,
+        **os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])), "VIGIE_SECRET_KEY": SECRET,
         "VIGIE_DATA_DIR": str(tmp_path / "data"), "VIGIE_PORT": str(free_port()),
         "VIGIE_MEDIA_BASE_PORT": str(free_port()), **env,
     }  # fmt: skip
