@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -54,6 +56,58 @@ def _framework_error(exc: HTTPException, request: Request) -> VigieError:
     return _Framework(str(exc.detail))
 
 
+# pydantic's error types, grouped under the French message that explains them
+# (``api.validation.*``) and the context value that message shows.
+_VALIDATION: dict[str, tuple[str, str | None]] = {
+    "missing": ("missing", None),
+    "int_parsing": ("int", None), "int_type": ("int", None), "int_from_float": ("int", None),
+    "float_parsing": ("float", None), "float_type": ("float", None),
+    "bool_parsing": ("bool", None), "bool_type": ("bool", None),
+    "string_type": ("string", None), "list_type": ("list", None),
+    "dict_type": ("object", None), "model_type": ("object", None),
+    "model_attributes_type": ("object", None),
+    "greater_than_equal": ("ge", "ge"), "greater_than": ("gt", "gt"),
+    "less_than_equal": ("le", "le"), "less_than": ("lt", "lt"),
+    "string_too_short": ("too_short", "min_length"), "too_short": ("too_short", "min_length"),
+    "string_too_long": ("too_long", "max_length"), "too_long": ("too_long", "max_length"),
+    "string_pattern_mismatch": ("pattern", "pattern"),
+    "literal_error": ("choice", "expected"), "enum": ("choice", "expected"),
+    "datetime_parsing": ("datetime", None), "datetime_type": ("datetime", None),
+    "datetime_from_date_parsing": ("datetime", None),
+    "date_parsing": ("date", None), "date_type": ("date", None),
+    "date_from_datetime_parsing": ("date", None), "date_from_datetime_inexact": ("date", None),
+    "timezone_aware": ("timezone", None),
+    "extra_forbidden": ("extra", None),
+    "json_invalid": ("json", "error"),
+    "value_error": ("value", None), "assertion_error": ("value", None),
+}  # fmt: skip
+_OUTSIDE_FIELDS = ("body", "query", "path", "header", "cookie")
+
+
+def _field(error: Mapping[str, Any]) -> str | None:
+    loc = [str(p) for p in error.get("loc", ()) if p not in _OUTSIDE_FIELDS]
+    return ".".join(loc) or None
+
+
+def validation_message(error: Mapping[str, Any]) -> str:
+    """One of pydantic's errors in French, naming the field and what to give."""
+    key, ctx_name = _VALIDATION.get(str(error.get("type")), ("other", None))
+    ctx = error.get("ctx") or {}
+    shown = str(error.get("input", ""))
+    detail = (
+        str(error.get("msg", "")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    )
+    return t(
+        f"api.validation.{key}",
+        field=_field(error) or "requête",
+        input=shown if len(shown) <= 60 else shown[:57] + "…",
+        limit=ctx.get(ctx_name, "") if ctx_name else "",
+        pattern=ctx.get("pattern", ""),
+        expected=ctx.get("expected", ""),
+        detail=ctx.get("error", detail) if key == "json" else detail,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VigieError)
     async def _vigie_error(request: Request, exc: VigieError) -> Response:
@@ -80,29 +134,22 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or None
-        message = (
-            f"{field}: {first.get('msg', 'invalid value')}"
-            if field
-            else str(first.get("msg", "invalid input"))
-        )
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {"field": _field(e) or "", "message": validation_message(e)} for e in exc.errors()
+        ]
+        first = details[0] if details else {"field": "", "message": t("api.unreadable_body")}
+        if wants_page(request):
+            from vigie.control.pages import render
+
+            page = render(request, "error.html", status=422, message=first["message"])
+            page.status_code = 422
+            return page
         body: dict[str, object] = {
             "kind": "invalid_argument",
-            "message": message,
-            "details": [
-                {
-                    "field": ".".join(
-                        str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")
-                    ),
-                    "message": e.get("msg", ""),
-                }
-                for e in errors
-            ],
+            "message": first["message"],
+            "details": details,
         }
-        if field:
-            body["field"] = field
+        if first["field"]:
+            body["field"] = first["field"]
         return JSONResponse(status_code=422, content={"error": body})
