@@ -37,6 +37,11 @@ def register(sub: Any) -> None:
 
 
 CHECKS_INDEX = -1  # the image-checks process (``vigie checks``), supervised alike
+# A child that ran this long before it exited is restarted at once; one that keeps
+# dying sooner waits 1, 2, 4… s (at most RESTART_MAX_DELAY_S) before each restart, so
+# that a crash loop (a port taken, a broken file) does not spin a core and the log.
+RESTART_STABLE_S = 30.0
+RESTART_MAX_DELAY_S = 60.0
 
 
 class MediaSupervisor:
@@ -57,12 +62,45 @@ class MediaSupervisor:
         self._stop = threading.Event()
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, name="media-supervisor", daemon=True)
+        self._started_at: dict[int, float] = {}
+        self._delay: dict[int, float] = {}  # the last restart delay of a child dying young
+        self._restart_at: dict[int, float] = {}
+
+    def command(self, index: int) -> list[str]:
+        if index == CHECKS_INDEX:
+            return [sys.executable, "-m", "vigie.cli.main", "checks"]
+        return [sys.executable, "-m", "vigie.cli.main", "media", "--index", str(index)]
 
     def _spawn(self, index: int) -> None:
-        cmd = [sys.executable, "-m", "vigie.cli.main", "media", "--index", str(index)]
-        if index == CHECKS_INDEX:
-            cmd = [sys.executable, "-m", "vigie.cli.main", "checks"]
-        self.procs[index] = subprocess.Popen(cmd, **self._lifeline.popen_kwargs(self.env))
+        self.procs[index] = subprocess.Popen(
+            self.command(index), **self._lifeline.popen_kwargs(self.env)
+        )
+        self._started_at[index] = self._clock.monotonic()
+
+    def check(self) -> None:
+        """One look at the children: restart those that exited, at once after a long
+        run, with a growing delay for one that keeps dying young."""
+        now = self._clock.monotonic()
+        for index, proc in list(self.procs.items()):
+            code = proc.poll()
+            if code is None or self._stop.is_set():
+                continue
+            if index not in self._restart_at:
+                lived = now - self._started_at[index]
+                last = self._delay.get(index)
+                if lived >= RESTART_STABLE_S or last is None:
+                    delay = 0.0
+                else:
+                    delay = min(RESTART_MAX_DELAY_S, max(1.0, 2 * last))
+                self._delay[index] = delay
+                self._restart_at[index] = now + delay
+                log.warning(
+                    "media process %d exited with %s after %.1f s; restarting in %.0f s",
+                    index, code, lived, delay,
+                )  # fmt: skip
+            if now >= self._restart_at[index]:
+                del self._restart_at[index]
+                self._spawn(index)
 
     def start(self) -> None:
         """Start the children (from the supervisor's thread); return once they are."""
@@ -78,11 +116,7 @@ class MediaSupervisor:
         finally:
             self._started.set()
         while not self._stop.wait(1.0):
-            for index, proc in list(self.procs.items()):
-                code = proc.poll()
-                if code is not None and not self._stop.is_set():
-                    log.warning("media process %d exited with %s; restarting", index, code)
-                    self._spawn(index)
+            self.check()
 
     def stop(self) -> None:
         self._stop.set()

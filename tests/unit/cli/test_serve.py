@@ -8,13 +8,17 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.integration.stack import free_port
+from vigie.base.clock import SimulatedClock
 from vigie.base.errors import FailedPrecondition
 from vigie.base.ports import can_listen, port_holders
+from vigie.base.settings import Settings
+from vigie.cli.serve import RESTART_STABLE_S, MediaSupervisor
 
 SRC = str(Path(__file__).parents[3] / "src")
 SECRET = "serve-test-secret-" + "s" * 30
@@ -93,3 +97,48 @@ def test_one_port_on_two_addresses_is_not_a_clash(tmp_path: Path) -> None:
     check_ports(Settings(port=port, media_base_port=port, media_host="127.0.0.2", **base))
     with pytest.raises(FailedPrecondition, match="demandé deux fois"):
         check_ports(Settings(port=port, media_base_port=port, media_host="0.0.0.0", **base))
+
+
+class DyingYoung(MediaSupervisor):
+    """Children that exit at once, as a media process whose port is taken would."""
+
+    spawned = 0
+
+    def command(self, index: int) -> list[str]:
+        return [sys.executable, "-c", "raise SystemExit(3)"]
+
+    def _spawn(self, index: int) -> None:
+        super()._spawn(index)
+        self.spawned += 1
+
+
+def test_a_child_that_keeps_dying_is_restarted_with_a_growing_delay(tmp_path: Path) -> None:
+    clock = SimulatedClock(datetime(2026, 12, 8, 3, 0, tzinfo=UTC))
+    settings = Settings(data_dir=tmp_path, secret_key=SECRET, media_processes=1, image_checks=False)
+    sup = DyingYoung(settings, clock=clock)
+
+    def look() -> int:
+        """Let the child exit, then one look of the supervisor: how many starts so far."""
+        sup.procs[0].wait(10)
+        sup.check()
+        return sup.spawned
+
+    try:
+        sup._spawn(0)
+        assert look() == 2  # the first death: restarted at once
+        for delay in (1, 2, 4, 8, 16, 32, 60, 60):
+            before = sup.spawned
+            assert look() == before  # its death seen: the delay starts
+            clock.advance(delay - 0.5)
+            assert look() == before, f"restarted before {delay} s"
+            clock.advance(0.5)
+            assert look() == before + 1, f"not restarted after {delay} s"
+        # It ran long enough before dying this time: restarted at once, delays anew.
+        clock.advance(RESTART_STABLE_S)
+        before = sup.spawned
+        assert look() == before + 1
+        assert look() == before + 1  # died young again: 1 s
+        clock.advance(1)
+        assert look() == before + 2
+    finally:
+        sup.stop()
