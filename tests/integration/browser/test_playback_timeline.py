@@ -119,8 +119,12 @@ def test_timeline_bar_draws_spans_and_gaps_and_seeks(tmp_path: Path) -> None:
                 return track["x"] + f * track["width"]
 
             def box(sel: str) -> dict[str, float]:
-                bb = page.locator(sel).bounding_box()
-                assert bb is not None, sel
+                # The bar is drawn again when its spans arrive (and every 30 s): an
+                # element may be replaced between finding it and measuring it.
+                deadline = time.monotonic() + 5
+                while (bb := page.locator(sel).bounding_box()) is None:
+                    assert time.monotonic() < deadline, sel
+                    time.sleep(0.05)
                 return bb
 
             for i, (s, e) in enumerate((a, b)):
