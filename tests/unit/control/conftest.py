@@ -1,5 +1,6 @@
-"""Fixtures of the two-commune world (tests/unit/control/two_communes.py), shared by
-the access matrix and the record-scope tests (a module may define its own)."""
+"""Shared fixtures of the control tests: a signed-in administrator, and the
+two-commune world (tests/unit/control/two_communes.py) of the access matrix and
+the record-scope tests (a module may define its own)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import ApiClient, make_account
 from tests.unit.control.two_communes import Clients, World, build, signed_in
 from vigie.base.clock import SimulatedClock
+from vigie.domain import roles
+
+
+@pytest.fixture
+def admin(api: ApiClient, session_factory: sessionmaker[Session]) -> ApiClient:
+    make_account(session_factory, "admin", roles.METRO_ADMIN)
+    api.login("admin")
+    return api
 
 
 @pytest.fixture

@@ -8,21 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import ApiClient, make_account
-from vigie.domain import roles
+from tests.conftest import ApiClient
 
 OVER = 2**63  # one past the largest database integer
 PERIOD = "start=2026-06-01T00:00:00Z&end=2026-06-02T00:00:00Z"
 JSON = "application/json"
-
-
-@pytest.fixture
-def admin(api: ApiClient, session_factory: sessionmaker[Session]) -> ApiClient:
-    make_account(session_factory, "admin", roles.METRO_ADMIN)
-    api.login("admin")
-    return api
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

@@ -21,13 +21,6 @@ from vigie.storage.models import AuditEntry, Camera
 BASE = {"name": "Grand Place 01", "commune_insee": "59350", "lon": 3.063, "lat": 50.637}
 
 
-@pytest.fixture
-def admin(api: ApiClient, session_factory: sessionmaker[Session]) -> ApiClient:
-    make_account(session_factory, "admin", roles.METRO_ADMIN)
-    api.login("admin")
-    return api
-
-
 def audit_text(factory: sessionmaker[Session]) -> str:
     with session_scope(factory) as s:
         return json.dumps(

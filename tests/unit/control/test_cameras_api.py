@@ -16,13 +16,6 @@ CAM = {
 }
 
 
-@pytest.fixture
-def admin(api: ApiClient, session_factory: sessionmaker[Session]) -> ApiClient:
-    make_account(session_factory, "admin", roles.METRO_ADMIN)
-    api.login("admin")
-    return api
-
-
 def test_requires_sign_in(api: ApiClient) -> None:
     r = api.get("/api/cameras")
     assert r.status_code == 401

@@ -16,13 +16,6 @@ from vigie.domain import roles
 OVER = 2**63
 
 
-@pytest.fixture
-def admin(api: ApiClient, session_factory: sessionmaker[Session]) -> ApiClient:
-    make_account(session_factory, "admin", roles.METRO_ADMIN)
-    api.login("admin")
-    return api
-
-
 def test_a_path_id_that_is_not_a_number(admin: ApiClient) -> None:
     r = admin.get("/api/cameras/abc")
     assert r.status_code == 422
